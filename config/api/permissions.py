@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.request import Request
+
+
+class ModelPermissions(DjangoModelPermissions):
+    """Authenticated users with the model permission; reads need the ``view`` permission too.
+
+    DRF's DjangoModelPermissions lets any authenticated user read. Here a read needs ``view_<model>``,
+    so a role sees only what its group grants. A viewset's explicit actions declare what they need in
+    ``action_permissions`` ({"approve": ["posting.review_post"]}), checked here, once, for every endpoint.
+    """
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        declared = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
+        if declared is not None:
+            return bool(request.user and request.user.is_authenticated and request.user.has_perms(declared))
+        return super().has_permission(request, view)

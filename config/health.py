@@ -1,0 +1,86 @@
+"""Liveness of what KOL Studio needs: the database, the broker and at least one Celery worker."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "health:worker-heartbeat"
+
+
+def record_worker_heartbeat(hostname: str) -> None:
+    """Called by each worker on a timer (config.celery.WorkerHeartbeat)."""
+    try:
+        cache.set(HEARTBEAT_KEY, {"at": time.time(), "hostname": hostname}, timeout=None)
+    except Exception:
+        # The worker must keep consuming when the cache blips; /health/ will report the stale beat.
+        logger.exception("Could not record the worker heartbeat")
+
+
+def check_database() -> str | None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return None
+
+
+def check_broker() -> str | None:
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=2)
+    return None
+
+
+def check_worker() -> str | None:
+    beat = cache.get(HEARTBEAT_KEY)
+    if not beat:
+        return "no worker heartbeat recorded"
+    age = time.time() - float(beat["at"])
+    if age > settings.WORKER_HEARTBEAT_MAX_AGE:
+        return f"last worker heartbeat {age:.0f}s ago (limit {settings.WORKER_HEARTBEAT_MAX_AGE}s)"
+    return None
+
+
+CHECKS: dict[str, Callable[[], str | None]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "worker": check_worker,
+}
+
+
+def run_checks() -> dict[str, dict[str, str]]:
+    results: dict[str, dict[str, str]] = {}
+    for name, check in CHECKS.items():
+        try:
+            problem = check()
+        except Exception as exc:
+            logger.warning("Health check %s failed: %s", name, exc)
+            problem = f"{type(exc).__name__}: {exc}"
+        results[name] = {"status": "ok"} if problem is None else {"status": "fail", "error": problem}
+    return results
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    checks = run_checks()
+    failed = [name for name, result in checks.items() if result["status"] != "ok"]
+    if not failed:
+        overall = "ok"
+    elif "database" in failed:
+        overall = "down"
+    else:
+        overall = "degraded"
+    return JsonResponse(
+        {"status": overall, "checks": checks, "failed": failed}, status=200 if not failed else 503
+    )
