@@ -1,0 +1,232 @@
+"""Near-duplicates: the same text under another persona, or a template repeated with other numbers.
+
+Texts are compared after folding (Simplified = Traditional, half-width, lower case, only letters: digits,
+punctuation, spaces and emoji removed). The similarity of two texts is the larger of
+
+- the normalised Indel similarity of the folded strings (rapidfuzz ``fuzz.ratio``): edits and rewording;
+- the Dice coefficient of their character 3-gram sets: the same sentences in another order.
+
+Thousands of recent posts stay cheap: folded forms and 3-gram sets are cached per post version, a length
+bound drops texts that cannot reach the threshold, and the string comparison runs only for texts whose
+3-gram overlap makes a match possible.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rapidfuzz import fuzz
+
+from posting.checks.text import fold_for_similarity
+from posting.checks.types import Finding, Severity
+from posting.models import Post
+
+_CACHE_SIZE = 50_000
+_FETCH_CHUNK = 500
+_MAX_FINDINGS = 3
+# 3-gram Dice runs well below the string similarity when edits are spread out (every 7th character
+# changed: ratio ≈ 0.86, Dice ≈ 0.55), so the string comparison starts this far under the threshold.
+_DICE_MARGIN = 0.4
+
+
+@dataclass(frozen=True)
+class Folded:
+    text: str
+    shingles: frozenset[str]
+
+
+def fold_text(title: str, body: str) -> Folded:
+    text = fold_for_similarity(f"{title}\n{body}")
+    if len(text) < 3:
+        return Folded(text=text, shingles=frozenset([text]) if text else frozenset())
+    return Folded(text=text, shingles=frozenset(text[i : i + 3] for i in range(len(text) - 2)))
+
+
+def dice(a: Folded, b: Folded) -> float:
+    if not a.shingles or not b.shingles:
+        return 0.0
+    return 2 * len(a.shingles & b.shingles) / (len(a.shingles) + len(b.shingles))
+
+
+def similarity(a: Folded, b: Folded) -> float:
+    """Similarity 0–1: the larger of the string similarity and the 3-gram Dice coefficient."""
+    if not a.text or not b.text:
+        return 0.0
+    return max(dice(a, b), fuzz.ratio(a.text, b.text) / 100)
+
+
+def _bound(a: Folded, b: Folded) -> float:
+    """An upper bound of both similarity measures, from lengths alone."""
+    short, long_ = sorted((len(a.text), len(b.text)))
+    shingle_short, shingle_long = sorted((len(a.shingles), len(b.shingles)))
+    by_text = 2 * short / (short + long_) if long_ else 0.0
+    by_shingles = 2 * shingle_short / (shingle_short + shingle_long) if shingle_long else 0.0
+    return max(by_text, by_shingles)
+
+
+# --- Recent posts, folded once per version ----------------------------------------------------------
+
+_lock = threading.Lock()
+# Keyed by version and update time: the edit service raises the version, other writers touch updated_at.
+_Key = tuple[UUID, int, datetime]
+_cache: OrderedDict[_Key, tuple[str, Folded]] = OrderedDict()
+
+
+def _remember(key: _Key, value: tuple[str, Folded]) -> None:
+    with _lock:
+        _cache[key] = value
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def _recall(key: _Key) -> tuple[str, Folded] | None:
+    with _lock:
+        return _cache.get(key)
+
+
+def recent_posts(
+    *, exclude_post_id: Any = None, now: datetime | None = None
+) -> list[tuple[UUID, str, Folded]]:
+    """Posts of every persona created within DUPLICATE_WINDOW_DAYS: (id, title, folded text)."""
+    since = (now or timezone.now()) - timedelta(days=settings.DUPLICATE_WINDOW_DAYS)
+    rows = Post.objects.filter(created_at__gte=since)
+    if exclude_post_id is not None:
+        rows = rows.exclude(pk=exclude_post_id)
+    versions = list(
+        rows.order_by("-created_at").values_list("pk", "version", "updated_at")[
+            : settings.DUPLICATE_MAX_POSTS
+        ]
+    )
+    missing = [pk for pk, version, updated in versions if _recall((pk, version, updated)) is None]
+    for offset in range(0, len(missing), _FETCH_CHUNK):
+        chunk = missing[offset : offset + _FETCH_CHUNK]
+        for pk, version, updated, title, body in Post.objects.filter(pk__in=chunk).values_list(
+            "pk", "version", "updated_at", "title", "body"
+        ):
+            _remember((pk, version, updated), (title, fold_text(title, body)))
+    found: list[tuple[UUID, str, Folded]] = []
+    for pk, version, updated in versions:
+        cached = _recall((pk, version, updated))
+        if cached is not None:
+            found.append((pk, cached[0], cached[1]))
+    return found
+
+
+# --- The check --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    similarity: float
+    post_id: str | None
+    title: str
+    index: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "similarity": self.similarity,
+            "post_id": self.post_id,
+            "title": self.title,
+            "index": self.index,
+        }
+
+
+@dataclass(frozen=True)
+class DuplicateResult:
+    max_similarity: float
+    closest: Match | None
+    compared: int
+    scored: int  # compared character by character, after the length and 3-gram filters
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_similarity": self.max_similarity,
+            "closest": self.closest.to_dict() if self.closest else None,
+            "threshold": settings.DUPLICATE_THRESHOLD,
+            "window_days": settings.DUPLICATE_WINDOW_DAYS,
+            "compared": self.compared,
+            "scored": self.scored,
+        }
+
+
+def duplicate_severity() -> Severity:
+    return "block" if settings.DUPLICATE_SEVERITY == "block" else "warn"
+
+
+def _finding(match: Match, threshold: float) -> Finding:
+    if match.post_id is not None:
+        message = _(
+            "Near-duplicate of post 「%(title)s」 (%(id)s): similarity %(similarity).2f ≥ %(threshold).2f."
+        )
+        code, excerpt = "duplicate.near_duplicate_post", match.title
+    else:
+        message = _(
+            "Near-duplicate of compared text #%(index)s: similarity %(similarity).2f ≥ %(threshold).2f."
+        )
+        code, excerpt = "duplicate.near_duplicate_text", match.title
+    return Finding(
+        code=code,
+        severity=duplicate_severity(),
+        excerpt=excerpt,
+        message=message
+        % {
+            "title": match.title,
+            "id": match.post_id,
+            "index": match.index,
+            "similarity": match.similarity,
+            "threshold": threshold,
+        },
+        detail=match.to_dict(),
+    )
+
+
+def find_duplicates(
+    *,
+    title: str,
+    body: str,
+    compare_with: Sequence[str] = (),
+    exclude_post_id: Any = None,
+    include_posts: bool = True,
+) -> DuplicateResult:
+    threshold = float(settings.DUPLICATE_THRESHOLD)
+    draft = fold_text(title, body)
+    candidates: list[tuple[Match, Folded]] = [
+        (Match(0.0, None, text[:60], index), fold_text("", text)) for index, text in enumerate(compare_with)
+    ]
+    if include_posts:
+        candidates += [
+            (Match(0.0, str(pk), post_title, None), folded)
+            for pk, post_title, folded in recent_posts(exclude_post_id=exclude_post_id)
+        ]
+    scored: list[Match] = []
+    compared = string_compared = 0
+    for template, folded in candidates:
+        compared += 1
+        if template.post_id is not None and _bound(draft, folded) < threshold:
+            continue
+        overlap = dice(draft, folded)
+        if overlap >= threshold - _DICE_MARGIN or template.post_id is None:
+            string_compared += 1
+            overlap = similarity(draft, folded)
+        scored.append(Match(round(overlap, 4), template.post_id, template.title, template.index))
+    scored.sort(key=lambda match: match.similarity, reverse=True)
+    closest = scored[0] if scored else None
+    above = [match for match in scored if match.similarity >= threshold][:_MAX_FINDINGS]
+    return DuplicateResult(
+        max_similarity=closest.similarity if closest else 0.0,
+        closest=closest,
+        compared=compared,
+        scored=string_compared,
+        findings=tuple(_finding(match, threshold) for match in above),
+    )

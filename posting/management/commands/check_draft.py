@@ -1,0 +1,118 @@
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from market.models import Stock
+from posting.checks import CheckInputError, draft_check
+from posting.checks.grounding import as_number
+from posting.checks.stocks import master_stock
+
+SNAPSHOT_FIGURES = ("close", "open", "high", "low", "change", "change_pct", "volume", "turnover")
+BAD_INPUT = 2
+
+
+def _bad(message: str) -> CommandError:
+    return CommandError(message, returncode=BAD_INPUT)
+
+
+def _read(raw: str) -> dict[str, Any]:
+    if not raw.strip():
+        raise _bad("No input on stdin: expected a JSON object with title and content.")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _bad(
+            f"The input is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from exc
+    if not isinstance(data, dict):
+        raise _bad(f"The input must be a JSON object, not {type(data).__name__}.")
+    return data
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    if key not in data:
+        raise _bad(f'The input has no "{key}".')
+    value = data[key]
+    if not isinstance(value, str):
+        raise _bad(f'"{key}" must be a string, not {type(value).__name__}.')
+    return value
+
+
+def _stock(data: Mapping[str, Any]) -> Stock | None:
+    code = data.get("stock_code")
+    if code is None:
+        return None
+    if not isinstance(code, str) or not code.strip():
+        raise _bad(f'"stock_code" must be a non-empty string such as "2330", not {json.dumps(code)}.')
+    code = code.strip().upper()
+    stock = Stock.objects.filter(code=code).first() or master_stock(code)
+    if stock is None:
+        raise _bad(f'Unknown stock_code "{code}": it is neither in the stock table nor in the stock master.')
+    return stock
+
+
+def _snapshot(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    snapshot = data.get("snapshot")
+    if snapshot is None:
+        return None
+    if not isinstance(snapshot, dict):
+        raise _bad(f'"snapshot" must be an object, not {type(snapshot).__name__}.')
+    for key in SNAPSHOT_FIGURES:
+        value = snapshot.get(key)
+        if value is not None and as_number(value) is None:
+            raise _bad(f'snapshot "{key}" must be a number, got {json.dumps(value, ensure_ascii=False)}.')
+    return snapshot
+
+
+def _compare_with(data: Mapping[str, Any]) -> list[str]:
+    texts = data.get("compare_with")
+    if texts is None:
+        return []
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        raise _bad('"compare_with" must be a list of strings.')
+    return texts
+
+
+def _post_type(data: Mapping[str, Any]) -> str:
+    value = data.get("post_type", "")
+    if not isinstance(value, str):
+        raise _bad(f'"post_type" must be a string, not {type(value).__name__}.')
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Check one draft read as JSON on stdin: "
+        '{"title", "content", "stock_code"?, "snapshot"?: {close, open, high, low, change, change_pct, '
+        'volume, turnover}, "compare_with"?: [text, ...], "post_type"?}. Prints one JSON report. '
+        "Bad input exits with code 2."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-recent-posts",
+            action="store_true",
+            help="Compare only with compare_with, not with recent drafts and posts in the database.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        data = _read(sys.stdin.read())
+        title, content = _text(data, "title"), _text(data, "content")
+        if not content.strip():
+            raise _bad('"content" is empty.')
+        try:
+            report = draft_check(
+                title=title,
+                body=content,
+                snapshot=_snapshot(data),
+                stock=_stock(data),
+                post_type=_post_type(data),
+                compare_with=_compare_with(data),
+                include_recent_posts=not options["no_recent_posts"],
+            )
+        except CheckInputError as exc:
+            raise _bad(exc.message) from exc
+        self.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False))

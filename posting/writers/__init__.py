@@ -1,0 +1,1 @@
+"""Writers that compose a post without an LLM."""
