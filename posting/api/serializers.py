@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from posting.models import Post
+
+
+class PostSerializer(serializers.ModelSerializer[Post]):
+    kol_nickname = serializers.CharField(source="kol.nickname", read_only=True)
+    stock_code = serializers.CharField(source="stock.code", read_only=True, default=None)
+    stock_name = serializers.CharField(source="stock.name", read_only=True, default=None)
+    approved_by = serializers.CharField(source="approved_by.get_username", read_only=True, default=None)
+
+    class Meta:
+        model = Post
+        fields = [
+            "id", "kol", "kol_nickname", "stock_code", "stock_name", "title", "body", "status", "version",
+            "status_note", "reviewer_notes", "approved_by", "approved_at", "approved_version", "scheduled_at",
+            "published_at", "platform_post_id", "platform_post_url", "publish_error", "topic_id", "topic_title",
+            "trigger_type", "trigger_key", "trigger_reasons", "generator", "llm_model", "prompt_version",
+            "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "market_snapshot", "commodity_tags",
+            "quality_score", "machine_text_score", "risk_level", "check_findings", "check_summary", "checked_at",
+            "stale_reason", "batch", "is_demo", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class PostTextSerializer(serializers.Serializer[Any]):
+    """PATCH /api/posts/{id}: new text, and the version it was written against."""
+
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+    version = serializers.IntegerField(
+        min_value=1,
+        help_text=_("The version you edited. A newer version on the server refuses the change (409)."),
+    )
+
+
+class ApproveSerializer(serializers.Serializer[Any]):
+    version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text=_("The version you reviewed; refused (409) if the text changed since."),
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(help_text=_("Required: why."))
+
+
+class ScheduleSerializer(serializers.Serializer[Any]):
+    at = serializers.DateTimeField(
+        help_text=_("When to publish, ISO 8601 with a time zone (e.g. 2026-11-24T08:30+08:00).")
+    )
+
+    def validate_at(self, value: Any) -> Any:
+        if value <= timezone.now():
+            raise serializers.ValidationError(_("The publishing time must be in the future."))
+        return value

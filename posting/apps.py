@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PostingConfig(AppConfig):
+    verbose_name = _("Posts")
+    name = "posting"
+    default_auto_field = "django.db.models.BigAutoField"
