@@ -26,6 +26,7 @@ class Action:
     MARK_PUBLISHED = "mark_published"
     MARK_FAILED = "mark_failed"
     RETRY = "retry"
+    UNPUBLISH = "unpublish"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def _t(action: str, sources: set[str], target: str, permission: str | None, labe
 
 REVIEW = "posting.review_post"
 EDIT = "posting.change_post"
+PUBLISH = "posting.publish_post"
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
@@ -73,6 +75,8 @@ TRANSITIONS: dict[str, Transition] = {
         _t(Action.MARK_PUBLISHED, {S.PUBLISHING}, S.PUBLISHED, None, _("Published")),
         _t(Action.MARK_FAILED, {S.PUBLISHING}, S.FAILED, None, _("Publishing failed")),
         _t(Action.RETRY, {S.FAILED}, S.APPROVED, REVIEW, _("Retry")),
+        # The article was deleted from the platform (publishing/outbox.py records the deletion first).
+        _t(Action.UNPUBLISH, {S.PUBLISHED}, S.UNPUBLISHED, PUBLISH, _("Unpublish")),
     ]
 }
 

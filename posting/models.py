@@ -95,12 +95,20 @@ class PostStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     PUBLISHING = "publishing", _("Publishing")
     PUBLISHED = "published", _("Published")
+    # Published, then deleted from the platform by an editor; our copy is kept.
+    UNPUBLISHED = "unpublished", _("Unpublished")
     REJECTED = "rejected", _("Rejected")
     FAILED = "failed", _("Failed")
     EXPIRED = "expired", _("Expired")
 
 
-_APPROVED_STATES = (PostStatus.APPROVED, PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.PUBLISHED)
+_APPROVED_STATES = (
+    PostStatus.APPROVED,
+    PostStatus.SCHEDULED,
+    PostStatus.PUBLISHING,
+    PostStatus.PUBLISHED,
+    PostStatus.UNPUBLISHED,
+)
 
 
 class Post(models.Model):

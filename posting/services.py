@@ -442,6 +442,11 @@ def post_mark_failed(*, post: Post, by: Any, error: str) -> Post:
     )[0]
 
 
+def post_unpublish(*, post: Post, by: Any, note: str) -> Post:
+    """The post's article was deleted from the platform: published -> unpublished, with the outcome noted."""
+    return _transition(post=post, action=Action.UNPUBLISH, by=by, note=note)[0]
+
+
 def post_retry(*, post: Post, by: Any) -> Post:
     """A failed post goes back to approved (its approval still covers the unchanged text)."""
     return _transition(post=post, action=Action.RETRY, by=by, guard={"approved_version": post.version})[0]

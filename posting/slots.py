@@ -13,7 +13,13 @@ from django.utils import timezone
 from posting.models import Post
 
 # Posts that occupy a slot on the platform side.
-_OCCUPYING = (Post.Status.SCHEDULED, Post.Status.PUBLISHING, Post.Status.PUBLISHED)
+# An unpublished post was on the platform at its time: it still counts against the account's caps.
+_OCCUPYING = (
+    Post.Status.SCHEDULED,
+    Post.Status.PUBLISHING,
+    Post.Status.PUBLISHED,
+    Post.Status.UNPUBLISHED,
+)
 _HORIZON_DAYS = 14
 
 

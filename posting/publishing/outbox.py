@@ -731,7 +731,11 @@ def publication_unpublish(*, post: Post, by: Any) -> Publication:
         Publication.objects.filter(pk=publication.pk, status=S.PUBLISHED).update(
             status=S.DELETED, deleted_at=now, note=note, updated_at=now
         )
-        _audit(publication.post, actor, "unpublish", note)
+        post = Post.objects.select_for_update().get(pk=publication.post_id)
+        if post.status == Post.Status.PUBLISHED:
+            services.post_unpublish(post=post, by=actor, note=note)
+        else:  # the article is gone either way; record it without inventing a status change
+            _audit(post, actor, "unpublish", note)
     publication.refresh_from_db()
     return publication
 

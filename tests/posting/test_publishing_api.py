@@ -60,6 +60,7 @@ def test_unpublish_deletes_on_the_platform(api_as: Any, administrator: User, pla
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "deleted"
     assert platform.deleted == [publication.platform_post_id]
+    assert api_as(administrator).get(f"/api/posts/{publication.post_id}/").json()["status"] == "unpublished"
 
 
 def test_unpublish_that_the_platform_refuses_is_a_502_saying_it_is_still_online(

@@ -410,8 +410,12 @@ def test_unpublish_deletes_the_article_on_the_platform_and_records_it(platform: 
     deleted = publication_unpublish(post=post, by=EDITOR)
     assert deleted.status == S.DELETED and deleted.deleted_at is not None
     assert platform.deleted == [publication.platform_post_id]
-    assert AuditEvent.objects.filter(post=post, action="unpublish").exists()
+    event = AuditEvent.objects.get(post=post, action="unpublish")
+    assert (event.from_status, event.to_status) == ("published", "unpublished")
     assert deleted.attempts.filter(kind="delete", http_status=204).exists()
+    post.refresh_from_db()
+    assert post.status == Post.Status.UNPUBLISHED
+    assert post.published_at is not None and post.platform_post_id == publication.platform_post_id
 
 
 def test_unpublish_says_clearly_when_the_platform_could_not_delete(
@@ -426,6 +430,7 @@ def test_unpublish_says_clearly_when_the_platform_could_not_delete(
     publication.refresh_from_db()
     assert publication.status == S.PUBLISHED and "could not connect" in publication.last_error
     assert AuditEvent.objects.filter(post=post, action="unpublish_failed").exists()
+    assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED
 
 
 def test_a_person_without_the_publish_permission_cannot_publish(reviewer: Any) -> None:

@@ -273,3 +273,24 @@ class TestStaleDrafts:
             approved = _post_in(Post.Status.APPROVED)
         posts_handle_stale()
         assert Post.objects.get(pk=approved.pk).status == Post.Status.APPROVED
+
+
+@pytest.mark.parametrize("status", ALL_STATES)
+def test_unpublish_is_allowed_only_from_published(status: str, administrator: User) -> None:
+    post = _post_in(status)
+    if status == Post.Status.PUBLISHED:
+        result = services.post_unpublish(post=post, by=administrator, note="deleted on the platform")
+        assert result.status == Post.Status.UNPUBLISHED
+        event = AuditEvent.objects.get(post=post, action=Action.UNPUBLISH)
+        assert (event.from_status, event.to_status, event.actor) == (status, "unpublished", administrator)
+    else:
+        with pytest.raises(TransitionNotAllowed):
+            services.post_unpublish(post=post, by=administrator, note="deleted on the platform")
+        assert Post.objects.get(pk=post.pk).status == status
+
+
+def test_unpublish_needs_the_publish_permission(reviewer: User) -> None:
+    post = _post_in(Post.Status.PUBLISHED)
+    with pytest.raises(NotPermitted):
+        services.post_unpublish(post=post, by=reviewer, note="deleted on the platform")
+    assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED
