@@ -30,20 +30,19 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from bench.throwaway import use_throwaway_database  # noqa: E402  (needs ROOT on sys.path)
 
 BENCH_DB = "kol_bench_generation"
 DRAFTS = 200
@@ -172,40 +171,6 @@ def _start_fake_llm() -> tuple[subprocess.Popen[str], str]:
     return process, f"http://127.0.0.1:{port}/v1"
 
 
-# --- A throwaway database ---------------------------------------------------------------------------
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def _use_throwaway_database() -> tuple[str, Callable[[], None]]:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        import psycopg
-
-        url = url.replace("pgsql://", "postgresql://", 1)
-        maintenance = _with_database(url, "postgres")
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = _with_database(url, BENCH_DB)
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(maintenance, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-        return "postgresql", drop
-    folder = tempfile.mkdtemp(prefix="kol-bench-generation-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ["KOL_VAR_DIR"] = folder
-    return "sqlite", lambda: None
-
-
 def _configure(llm_url: str, queue: str) -> None:
     os.environ.update(
         {
@@ -262,7 +227,7 @@ def _purge_queue(queue: str) -> None:
     from config.celery import app
 
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_delete(queue)  # type: ignore[attr-defined]  # kombu's virtual Channel
+        conn.default_channel.queue_delete(queue)
 
 
 def _busy_seconds() -> float:
@@ -309,7 +274,7 @@ def _measure(items: list[dict[str, Any]], warm_up: list[dict[str, Any]]) -> dict
 
 
 def main() -> None:
-    engine, drop = _use_throwaway_database()
+    engine, drop = use_throwaway_database(BENCH_DB)
     fake, llm_url = _start_fake_llm()
     queue = f"bench-generation-{uuid.uuid4().hex[:8]}"
     try:

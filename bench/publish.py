@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.throwaway import use_throwaway_database  # noqa: E402  (needs ROOT on sys.path)
+
 BENCH_DB = "kol_bench_publish"
 POSTS, ACCOUNTS = 500, 50
 CREATE_SECONDS = 0.2
@@ -38,31 +40,6 @@ GAP_SECONDS, JITTER_SECONDS = 10.0, 1.0
 PLATFORM_RATE_PER_MINUTE, PLATFORM_BURST = 600.0, 10
 WORKER_CONCURRENCY = 8
 BEAT_SECONDS = 60
-
-
-def _use_throwaway_database() -> tuple[str, Any]:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        server, _sep, _name = url.rpartition("/")
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = f"{server}/{BENCH_DB}"
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-        return "postgresql", drop
-    folder = tempfile.mkdtemp(prefix="kol-bench-publish-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ["KOL_VAR_DIR"] = folder
-    return "sqlite", lambda: None
 
 
 def _pace_environment(platform_url: str, queue: str) -> dict[str, str]:
@@ -193,7 +170,7 @@ def _run(platform: Any, queue: str, log: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    engine, drop = _use_throwaway_database()
+    engine, drop = use_throwaway_database(BENCH_DB)
     from tests.posting.fake_platform import FakePlatform
 
     platform = FakePlatform(create_delay=CREATE_SECONDS).start()

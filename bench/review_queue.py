@@ -13,7 +13,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,35 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.throwaway import use_throwaway_database  # noqa: E402  (needs ROOT on sys.path)
+
 BENCH_DB = "kol_bench_review"
 KOLS = 200
 SMALL, LARGE = 1_000, 100_000
 RUNS = 15
-
-
-def _use_throwaway_database() -> tuple[str, Any]:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        server, _sep, _name = url.rpartition("/")
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = f"{server}/{BENCH_DB}"
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-        return "postgresql", drop
-    folder = tempfile.mkdtemp(prefix="kol-bench-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ["KOL_VAR_DIR"] = folder
-    return "sqlite", lambda: None
 
 
 def _setup() -> None:
@@ -111,7 +87,7 @@ def _measure(client: Any, url: str) -> tuple[float, int]:
 
 
 def main() -> None:
-    engine, drop = _use_throwaway_database()
+    engine, drop = use_throwaway_database(BENCH_DB)
     try:
         _setup()
         from django.contrib.auth.models import Group, User

@@ -17,12 +17,9 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -30,52 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.throwaway import use_throwaway_database  # noqa: E402  (needs ROOT on sys.path)
+
 BENCH_DB = "kol_bench_triggers"
 DAYS = 250
 LAST_DAY = dt.date(2026, 11, 20)
 SEED = 20261120
 RUNS = 3
 NEWS_ITEMS = 400
-
-
-# --- a throwaway database --------------------------------------------------------------------------------
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def _use_throwaway_database() -> tuple[str, Callable[[], None]]:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        import psycopg
-
-        url = url.replace("pgsql://", "postgresql://", 1)
-        maintenance = _with_database(url, "postgres")
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = _with_database(url, BENCH_DB)
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(maintenance, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-        return "postgresql", drop
-    folder = tempfile.mkdtemp(prefix="kol-bench-triggers-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ["KOL_VAR_DIR"] = folder
-
-    def remove() -> None:
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
-
-    return "sqlite", remove
 
 
 def _setup() -> None:
@@ -331,7 +290,7 @@ def _time_triggers(with_news: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    vendor, cleanup = _use_throwaway_database()
+    vendor, cleanup = use_throwaway_database(BENCH_DB)
     try:
         started = time.perf_counter()
         _setup()
