@@ -18,6 +18,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from posting.batches import batch_progress
 from posting.models import BatchItem, GenerationBatch
@@ -42,7 +43,7 @@ def _batch_data(batch: GenerationBatch) -> dict[str, Any]:
         "post_type": batch.post_type,
         "writer": batch.writer,
         "total": batch.requested_count,
-        "created_at": batch.created_at.isoformat(),
+        "created_at": timezone.localtime(batch.created_at).isoformat(),
     }
 
 
@@ -51,7 +52,7 @@ def _end_data(batch: GenerationBatch) -> dict[str, Any]:
         "batch": batch.pk,
         "status": batch.status,
         "error_summary": batch.error_summary,
-        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+        "finished_at": timezone.localtime(batch.finished_at).isoformat() if batch.finished_at else None,
         **batch_progress(batch),
     }
 

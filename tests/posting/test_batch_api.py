@@ -298,6 +298,8 @@ def test_the_event_stream_reports_a_running_batch_in_order_and_ends_with_it(writ
     assert names[0] == "batch_start" and names[-1] == "batch_end"
     assert names.count("batch_start") == names.count("batch_end") == 1
     assert events[0][1]["total"] == 3 and events[0][1]["status"] == "queued"
+    assert events[0][1]["created_at"].endswith("+08:00")  # shown in Asia/Taipei, like the rest of the API
+    assert events[-1][1]["finished_at"].endswith("+08:00")
     done = {data["stock"]: data for name, data in events if name == "item_done"}
     failed = {data["stock"]: data for name, data in events if name == "item_failed"}
     assert set(done) == {"2330", "2317"} and set(failed) == {"2454"}
