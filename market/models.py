@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 
 class Market(models.TextChoices):
@@ -101,7 +102,7 @@ class TradingDayOverride(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = _("open") if self.is_open else _("closed")
+        state = pgettext("trading day", "open") if self.is_open else pgettext("trading day", "closed")
         return f"{self.date} {state}"
 
 

@@ -109,7 +109,9 @@ def run_finalize(*, run_id: int, now: dt.datetime | None = None) -> ScheduleRun 
         finished = run.batch.status == GenerationBatch.Status.FINISHED
         run.status = ScheduleRun.Status.SUCCEEDED if finished else ScheduleRun.Status.FAILED
         run.message = run.batch.error_summary or (
-            "" if finished else _("The generation batch ended %(status)s.") % {"status": run.batch.status}
+            ""
+            if finished
+            else _("The generation batch ended: %(status)s.") % {"status": run.batch.get_status_display()}
         )
         run.finished_at = now
         run.save()

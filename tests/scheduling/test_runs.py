@@ -302,7 +302,11 @@ def test_a_run_is_closed_once_and_a_failed_batch_fails_the_run() -> None:
     assert run_finalize(run_id=run.pk) is not None
     assert run_finalize(run_id=run.pk) is None
     run.refresh_from_db()
-    assert run.status == Status.FAILED and "failed" in run.message and run.finished_at is not None
+    assert (
+        run.status == Status.FAILED
+        and run.message == "The generation batch ended: Failed."
+        and run.finished_at is not None
+    )
 
 
 def test_a_run_whose_batch_is_still_generating_stays_running() -> None:
