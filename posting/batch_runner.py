@@ -134,6 +134,7 @@ def item_record_success(*, item: BatchItem, draft: GeneratedDraft) -> Post:
             status=Post.Status.PENDING_REVIEW,
             by=Actor(label=f"batch:{item.batch_id}"),
             batch_id=item.batch_id,
+            regenerated_from_id=item.regenerated_from_id,
             **draft.fields,
         )
         post = post_run_checks(post=post)

@@ -33,7 +33,7 @@ from config.exceptions import ConflictError, ServiceError
 from kols.models import KOL, PostType
 from market.models import Stock
 from posting.generation import writer_for_new_batch
-from posting.models import BatchItem, GenerationBatch
+from posting.models import BatchItem, GenerationBatch, Post
 from posting.prompts import PostLength, PromptError, active_template
 from posting.services import Actor
 from posting.tags import TagError, bare_stock_code
@@ -61,6 +61,7 @@ class ItemSpec:
     trigger_type: str
     trigger_key: str
     trigger_reasons: list[str]
+    regenerated_from_id: uuid.UUID | None = None
 
 
 def _invalid(field: str, message: str) -> BatchInputError:
@@ -125,8 +126,24 @@ def _kol_of(item: Mapping[str, Any], position: int, kols: dict[int, KOL]) -> KOL
     return kol
 
 
+def _post_id(value: object) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
+def _check_regenerated_from(items: Sequence[Mapping[str, Any]]) -> None:
+    try:
+        ids = {pk for item in items if (pk := _post_id(item.get("regenerated_from_id"))) is not None}
+    except ValueError as error:
+        raise _invalid("items", _("regenerated_from_id must be a post id.")) from error
+    found = set(Post.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    missing = sorted(str(pk) for pk in ids - found)
+    if missing:
+        raise _invalid("items", _("No post with id %(id)s to regenerate.") % {"id": missing[0]})
+
+
 def batch_items_resolve(items: Sequence[Mapping[str, Any]]) -> list[ItemSpec]:
-    """Validate item dicts (``kol_id``, ``stock_id`` or ``stock_code`` or ``topic``, ``trigger_*``)."""
+    """Validate item dicts (``kol_id``, ``stock_id`` or ``stock_code`` or ``topic``, ``trigger_*``, and
+    ``regenerated_from_id``: the post a regeneration replaces, posting/regenerate.py)."""
     if not items:
         raise _invalid("items", _("A batch needs at least one item (a KOL with a stock or a topic)."))
     if len(items) > settings.GENERATION_MAX_BATCH_ITEMS:
@@ -137,6 +154,7 @@ def batch_items_resolve(items: Sequence[Mapping[str, Any]]) -> list[ItemSpec]:
         )
     kols = _kols_by_id(items)
     by_id, by_code = _stocks_by_ref(items)
+    _check_regenerated_from(items)
     specs = []
     for position, item in enumerate(items, start=1):
         stock = _stock_of(item, position, by_id, by_code)
@@ -151,6 +169,7 @@ def batch_items_resolve(items: Sequence[Mapping[str, Any]]) -> list[ItemSpec]:
                 trigger_type=str(item.get("trigger_type") or "")[:30],
                 trigger_key=str(item.get("trigger_key") or "")[:100],
                 trigger_reasons=_reasons(item.get("trigger_reasons"), position),
+                regenerated_from_id=_post_id(item.get("regenerated_from_id")),
             )
         )
     return specs
@@ -212,6 +231,7 @@ def batch_create(
                 trigger_type=spec.trigger_type,
                 trigger_key=spec.trigger_key,
                 trigger_reasons=spec.trigger_reasons,
+                regenerated_from_id=spec.regenerated_from_id,
             )
             for position, spec in enumerate(specs, start=1)
         )

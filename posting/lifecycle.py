@@ -27,6 +27,7 @@ class Action:
     MARK_FAILED = "mark_failed"
     RETRY = "retry"
     UNPUBLISH = "unpublish"
+    REGENERATE = "regenerate"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,16 @@ TRANSITIONS: dict[str, Transition] = {
         _t(Action.RETRY, {S.FAILED}, S.APPROVED, REVIEW, _("Retry")),
         # The article was deleted from the platform (publishing/outbox.py records the deletion first).
         _t(Action.UNPUBLISH, {S.PUBLISHED}, S.UNPUBLISHED, PUBLISH, _("Unpublish")),
+        # A reviewer's call, like a rejection: the original leaves the queue as rejected (kept, linked from
+        # the new draft's ``regenerated_from``) while a new batch writes its replacement (posting/regenerate.py).
+        # Rejected, not a new status: scheduling's KOL allocation already ignores rejected posts.
+        _t(
+            Action.REGENERATE,
+            {S.DRAFT, S.PENDING_REVIEW, S.CHANGES_REQUESTED},
+            S.REJECTED,
+            REVIEW,
+            _("Regenerate"),
+        ),
     ]
 }
 

@@ -214,6 +214,15 @@ class Post(models.Model):
     check_summary = models.JSONField(_("check summary"), default=dict, blank=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     stale_reason = models.CharField(_("stale because"), max_length=300, blank=True)
+    regenerated_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="regenerations",
+        verbose_name=_("regenerated from"),
+        help_text=_("The post this draft was written to replace (posting/regenerate.py)."),
+    )
     is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -730,6 +739,15 @@ class BatchItem(models.Model):
         blank=True,
         related_name="batch_item",
         verbose_name=_("post"),
+    )
+    # Carried onto the draft's ``Post.regenerated_from`` when the item succeeds.
+    regenerated_from = models.ForeignKey(
+        Post,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("regenerates"),
     )
     error = models.TextField(_("error"), blank=True)
     error_code = models.CharField(_("error code"), max_length=50, blank=True)

@@ -19,9 +19,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -32,10 +34,10 @@ from unfold.decorators import display
 
 from config.exceptions import ServiceError
 from market.models import Stock
-from posting import services
+from posting import regenerate, services
 from posting.lifecycle import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
 from posting.locks import edit_lock_acquire
-from posting.models import Approval, Post
+from posting.models import Approval, GenerationBatch, Post
 from posting.publishing.selectors import publishing_panel
 from posting.rendering import highlight, platform_preview
 from posting.selectors import revision_history
@@ -104,6 +106,7 @@ BULK_ACTIONS: dict[str, dict[str, Any]] = {
     "reject": {"label": gettext_lazy("Reject"), "reason": True},
     "request_changes": {"label": gettext_lazy("Request changes"), "reason": True},
     "schedule": {"label": gettext_lazy("Schedule into the next free slots"), "reason": False},
+    "regenerate": {"label": gettext_lazy("Regenerate"), "reason": False},
 }
 
 
@@ -139,7 +142,13 @@ class PostReviewAdmin(ModelAdmin):
     autocomplete_fields = ["kol", "stock"]
     show_full_result_count = False
     list_per_page = 50
-    actions = ["approve_selected", "reject_selected", "request_changes_selected", "schedule_selected"]
+    actions = [
+        "approve_selected",
+        "reject_selected",
+        "request_changes_selected",
+        "schedule_selected",
+        "regenerate_selected",
+    ]
     change_form_template = "admin/posting/post/review.html"
 
     # --- The queue ----------------------------------------------------------------------------------
@@ -244,6 +253,39 @@ class PostReviewAdmin(ModelAdmin):
 
         return self._bulk(request, queryset, "schedule", schedule)
 
+    @admin.action(description=gettext_lazy("Regenerate selected posts"), permissions=["review"])
+    def regenerate_selected(self, request: HttpRequest, queryset: QuerySet[Post]) -> HttpResponse | None:
+        if not request.POST.get("confirm"):
+            return self._confirmation(request, queryset, "regenerate", None, plans=True)
+        try:
+            self._report_regenerated(request, regenerate.posts_regenerate(posts=queryset, by=request.user))
+        except ServiceError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+        return None
+
+    def _report_regenerated(self, request: HttpRequest, result: regenerate.RegenerateResult) -> None:
+        """Counts per reason like the other actions, and a link to each batch's progress page."""
+        count = len(result.regenerated)
+        if count:
+            message = ngettext(
+                "Regenerate: {count} new draft is being written ({batches}).",
+                "Regenerate: {count} new drafts are being written ({batches}).",
+                count,
+            )
+            self.message_user(
+                request, format_html(message, count=count, batches=_batch_links(result.batches))
+            )
+        else:
+            self.message_user(request, _("Regenerate: nothing started."), level=messages.WARNING)
+        self._report_refusals(request, result.refused_by_reason())
+
+    def _report_refusals(self, request: HttpRequest, refused: Counter[str]) -> None:
+        if refused:
+            details = "; ".join(f"{count} × {reason}" for reason, count in refused.most_common())
+            self.message_user(
+                request, _("Not done: %(details)s") % {"details": details}, level=messages.WARNING
+            )
+
     def _bulk(
         self, request: HttpRequest, queryset: QuerySet[Post], name: str, apply: Callable[[Post, str], Post]
     ) -> HttpResponse | None:
@@ -264,21 +306,24 @@ class PostReviewAdmin(ModelAdmin):
         self.message_user(
             request, _("%(action)s: %(count)d done.") % {"action": spec["label"], "count": done}
         )
-        if refused:
-            details = "; ".join(f"{count} × {reason}" for reason, count in refused.most_common())
-            self.message_user(
-                request, _("Not done: %(details)s") % {"details": details}, level=messages.WARNING
-            )
+        self._report_refusals(request, refused)
         return None
 
     def _confirmation(
-        self, request: HttpRequest, queryset: QuerySet[Post], name: str, form: forms.Form | None
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Post],
+        name: str,
+        form: forms.Form | None,
+        plans: bool = False,
     ) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
             "title": _("Confirm: %(action)s") % {"action": BULK_ACTIONS[name]["label"]},
             "opts": self.model._meta,
-            "posts": queryset.select_related("kol", "stock")[:500],
+            # Regenerate shows, per post, what will happen: a new draft by which writer, or why not.
+            "plans": regenerate.regenerate_plan(posts=queryset[:500]) if plans else None,
+            "posts": queryset.select_related("kol", "stock")[:500] if not plans else [],
             "count": queryset.count(),
             "action_name": request.POST.get("action", ""),
             "action_label": BULK_ACTIONS[name]["label"],
@@ -352,9 +397,9 @@ class PostReviewAdmin(ModelAdmin):
     def _render_review(
         self, request: HttpRequest, post: Post, form: ReviewForm, can_edit: bool
     ) -> TemplateResponse:
-        post = Post.objects.select_related("kol", "stock", "approved_by", "text_edited_by", "batch").get(
-            pk=post.pk
-        )
+        post = Post.objects.select_related(
+            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from"
+        ).get(pk=post.pk)
         holder = edit_lock_acquire(post_id=post.pk, user=request.user) if can_edit else None
         findings = post.check_findings or []
         closest_id = (post.check_summary or {}).get("closest_post_id")
@@ -377,6 +422,9 @@ class PostReviewAdmin(ModelAdmin):
             "events": post.events.select_related("actor", "approval")[:50],
             "approvals": Approval.objects.filter(post=post).select_related("approved_by"),
             "decisions": self._decisions(request, post),
+            "regenerations": post.regenerations.only("id", "title", "status", "created_at").order_by(
+                "created_at"
+            ),
             "reason_form": ReasonForm(),
             "publishing": publishing_panel(post=post, user=request.user),
             "suggested_slot": timezone.localtime(timezone.now() + dt.timedelta(hours=1)).strftime(
@@ -388,7 +436,14 @@ class PostReviewAdmin(ModelAdmin):
     def _decisions(self, request: HttpRequest, post: Post) -> list[str]:
         if not self.has_review_permission(request):
             return []
-        offered = [Action.APPROVE, Action.REJECT, Action.REQUEST_CHANGES, Action.SCHEDULE, Action.UNSCHEDULE]
+        offered = [
+            Action.APPROVE,
+            Action.REJECT,
+            Action.REQUEST_CHANGES,
+            Action.SCHEDULE,
+            Action.UNSCHEDULE,
+            Action.REGENERATE,
+        ]
         return [action for action in offered if post.status in TRANSITIONS[action].sources]
 
     def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -398,6 +453,8 @@ class PostReviewAdmin(ModelAdmin):
         if request.method != "POST":
             return back
         action = request.POST.get("decision", "")
+        if action == Action.REGENERATE:
+            return self._regenerate_one(request, post, back)
         try:
             self._decide(request, post, action)
         except ServiceError as error:
@@ -405,6 +462,22 @@ class PostReviewAdmin(ModelAdmin):
             return back
         self.message_user(request, _("%(action)s: done.") % {"action": TRANSITIONS[action].label})
         return back
+
+    def _regenerate_one(self, request: HttpRequest, post: Post, back: HttpResponse) -> HttpResponse:
+        """The original leaves the queue; the person follows its replacement on the batch page."""
+        try:
+            batch = regenerate.post_regenerate(post=post, by=request.user)
+        except ServiceError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return back
+        self.message_user(
+            request,
+            _(
+                "Regenerate: a new draft is being written in batch #%(id)s; this post was taken out of the queue."
+            )
+            % {"id": batch.pk},
+        )
+        return HttpResponseRedirect(reverse("admin:posting_generationbatch_change", args=[batch.pk]))
 
     def _decide(self, request: HttpRequest, post: Post, action: str) -> None:
         user, data = request.user, request.POST
@@ -431,6 +504,17 @@ REFUSAL_LABELS = {
     "permission_denied": gettext_lazy("no permission"),
     "no_free_slot": gettext_lazy("no free slot in the next two weeks"),
 }
+
+
+def _batch_links(batches: list[GenerationBatch]) -> SafeString:
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        (
+            (reverse("admin:posting_generationbatch_change", args=[b.pk]), _("batch #%(id)s") % {"id": b.pk})
+            for b in batches
+        ),
+    )
 
 
 def _parse_local(value: str) -> dt.datetime:

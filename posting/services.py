@@ -81,6 +81,14 @@ def _require_permission(actor: Actor, permission: str | None, action: str) -> No
         raise NotPermitted(_("You do not have permission to %(action)s posts.") % {"action": action})
 
 
+def transition_permission_check(*, by: Any, action: str) -> Actor:
+    """The actor, once it is known they may take ``action`` (for services that act on many posts at once)."""
+    actor = _actor(by)
+    transition = TRANSITIONS[action]
+    _require_permission(actor, transition.permission, str(transition.label).lower())
+    return actor
+
+
 def _status_label(status: str) -> str:
     return str(Post.Status(status).label) if status in Post.Status.values else status
 
@@ -243,6 +251,17 @@ def post_request_changes(*, post: Post, by: Any, note: str) -> Post:
     return _transition(
         post=post, action=Action.REQUEST_CHANGES, by=by, note=note, updates={"status_note": note}
     )[0]
+
+
+def post_mark_regenerated(*, post: Post, by: Any, batch_id: int) -> Post:
+    """The post leaves the queue (rejected, kept) because batch ``batch_id`` writes a draft to replace it.
+
+    Only posting/regenerate.py calls this, in the transaction that starts that batch.
+    """
+    note = _("Regenerated: replaced by a new draft in batch #%(batch)s.") % {"batch": batch_id}
+    return _transition(post=post, action=Action.REGENERATE, by=by, note=note, updates={"status_note": note})[
+        0
+    ]
 
 
 def post_schedule(*, post: Post, by: Any, at: dt.datetime) -> Post:

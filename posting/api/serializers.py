@@ -4,6 +4,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from posting.models import Post
@@ -24,7 +25,7 @@ class PostSerializer(serializers.ModelSerializer[Post]):
             "trigger_type", "trigger_key", "trigger_reasons", "generator", "llm_model", "prompt_version",
             "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "market_snapshot", "commodity_tags",
             "quality_score", "machine_text_score", "risk_level", "check_findings", "check_summary", "checked_at",
-            "stale_reason", "batch", "is_demo", "created_at", "updated_at",
+            "stale_reason", "batch", "regenerated_from", "is_demo", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -62,3 +63,29 @@ class ScheduleSerializer(serializers.Serializer[Any]):
         if value <= timezone.now():
             raise serializers.ValidationError(_("The publishing time must be in the future."))
         return value
+
+
+class RegenerateAnswerSerializer(serializers.Serializer[Any]):
+    """202 of POST /api/posts/{id}/regenerate/: the batch writing the new draft, and the original as it is now."""
+
+    batch_id = serializers.IntegerField(help_text=_("Poll GET /api/batches/{batch_id}/ for the new draft."))
+    batch_url = serializers.CharField()
+    events_url = serializers.CharField(help_text=_("Server-sent progress events of the batch."))
+    post = PostSerializer(help_text=_("The original post, now rejected (kept, linked from the new draft)."))
+
+
+# The one error body of the API (config/api/errors.py), for the schema. Built inline: a declared field
+# named ``fields`` would shadow ``Serializer.fields``.
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorDetail",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+            },
+        )
+    },
+)

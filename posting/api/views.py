@@ -2,23 +2,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from posting import services
+from posting import regenerate, services
 from posting.api.publications import PublicationSerializer
 from posting.api.serializers import (
     ApproveSerializer,
+    ErrorSerializer,
     PostSerializer,
     PostTextSerializer,
     ReasonSerializer,
+    RegenerateAnswerSerializer,
     ScheduleSerializer,
 )
 from posting.filters import PostFilter
-from posting.models import Post
+from posting.models import GenerationBatch, Post
 from posting.publishing import outbox
 
 REVIEW = ["posting.review_post"]
@@ -38,6 +40,7 @@ class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
         "reject": REVIEW,
         "request_changes": REVIEW,
         "schedule": REVIEW,
+        "regenerate": REVIEW,
         "partial_update": ["posting.change_post"],
         "publish": PUBLISH,
         "unpublish": PUBLISH,
@@ -94,6 +97,36 @@ class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
     def schedule(self, request: Request, pk: str | None = None) -> Response:
         data = self._input(ScheduleSerializer, request)
         return self._answer(services.post_schedule(post=self.get_object(), by=request.user, at=data["at"]))
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: RegenerateAnswerSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="Needs posting.review_post."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Refused; error.code says why: transition_not_allowed, written_by_a_person, "
+                "no_stock, kol_paused, stock_inactive, post_type_unknown, llm_not_configured, "
+                "no_prompt_template.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def regenerate(self, request: Request, pk: str | None = None) -> Response:
+        """Write a fresh draft for the same KOL, stock, trigger, post type and length, by the same writer, in a
+        new generation batch (202). The original is kept but leaves the queue (rejected); the new draft's
+        ``regenerated_from`` names it. An LLM post is refused (409) when no LLM is configured."""
+        post = self.get_object()
+        batch = regenerate.post_regenerate(post=post, by=request.user, source=GenerationBatch.Source.API)
+        body: dict[str, Any] = {
+            "batch_id": batch.pk,
+            "batch_url": f"/api/batches/{batch.pk}/",
+            "events_url": f"/api/batches/{batch.pk}/events",
+            "post": PostSerializer(
+                self.get_queryset().get(pk=post.pk), context=self.get_serializer_context()
+            ).data,
+        }
+        return Response(body, status=202, headers={"Location": body["batch_url"]})
 
     def _publication(self, publication: Any, code: int) -> Response:
         return Response(
