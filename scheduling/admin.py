@@ -10,11 +10,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -23,16 +24,30 @@ from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import AutocompleteSelectFilter, ChoicesDropdownFilter, RangeDateFilter
 from unfold.decorators import action, display
+from unfold.enums import ActionVariant
 
 from config.exceptions import ServiceError
+from posting.models import GenerationBatch
 from scheduling import services
 from scheduling.dispatch import schedule_run_now
 from scheduling.models import Schedule, ScheduleRun
 from scheduling.runs import TAIPEI
 from scheduling.selectors import schedule_preview, schedules_with_today
+from scheduling.workbench import (
+    ActiveKOLAutocomplete,
+    WorkbenchForm,
+    WorkbenchPreview,
+    trigger_config_help,
+    workbench_display,
+    workbench_generate,
+    workbench_initial,
+    workbench_preview,
+    workbench_seed,
+)
 
 RUN_LABELS = {"running": "info", "succeeded": "success", "failed": "danger", "skipped": "warning"}
 RECENT_RUNS = 10
+START_PERMISSION = "posting.add_generationbatch"
 
 
 def _local(value: Any) -> str:
@@ -120,8 +135,24 @@ class ScheduleAdmin(ModelAdmin):
         ),
     ]
     actions = ["run_now_selected", "pause_selected", "resume_selected"]
-    actions_list = ["pause_all", "resume_all"]
-    actions_detail = ["preview_detail", "run_now_detail", "pause_detail", "resume_detail", "history_detail"]
+    actions_list = ["workbench", "pause_all", "resume_all"]
+    actions_detail = [
+        "preview_detail",
+        "workbench_detail",
+        "run_now_detail",
+        "pause_detail",
+        "resume_detail",
+        "history_detail",
+    ]
+
+    def get_urls(self) -> list[URLPattern]:
+        kols = ActiveKOLAutocomplete.as_view(admin_site=self.admin_site)
+        return [
+            path(
+                "workbench/kols/", self.admin_site.admin_view(kols), name="scheduling_schedule_workbench_kols"
+            ),
+            *super().get_urls(),
+        ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Schedule]:
         return schedules_with_today(super().get_queryset(request))
@@ -245,6 +276,11 @@ class ScheduleAdmin(ModelAdmin):
             context["error"] = exc.message
         return TemplateResponse(request, "admin/scheduling/schedule/preview.html", context)
 
+    @action(description=gettext_lazy("Open in the workbench"), url_path="workbench", permissions=["view"])
+    def workbench_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        url = reverse("admin:scheduling_schedule_workbench")
+        return HttpResponseRedirect(f"{url}?schedule={int(object_id)}")
+
     @action(description=gettext_lazy("Run now"), url_path="run-now", permissions=["change"])
     def run_now_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
         schedule = get_object_or_404(Schedule, pk=object_id)
@@ -315,6 +351,75 @@ class ScheduleAdmin(ModelAdmin):
         else:
             self.message_user(request, _("Scheduling was not paused."), messages.WARNING)
         return HttpResponseRedirect(reverse("admin:scheduling_schedule_changelist"))
+
+    # --- Any trigger, without a schedule: preview, then generate ------------------------------------
+
+    @action(
+        description=gettext_lazy("Trigger workbench"),
+        url_path="workbench",
+        permissions=["view"],
+        icon="science",
+        variant=ActionVariant.PRIMARY,
+    )
+    def workbench(self, request: HttpRequest) -> HttpResponse:
+        generate = request.method == "POST" and "_generate" in request.POST
+        if generate and not request.user.has_perm(START_PERMISSION):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = WorkbenchForm(request.POST, admin_site=self.admin_site)
+        else:
+            form = WorkbenchForm(initial=self._workbench_initial(request), admin_site=self.admin_site)
+        preview = None
+        if form.is_bound and form.is_valid():
+            preview = self._workbench_preview(form, generate)
+            batch = self._workbench_generate(request, form, preview) if generate and preview else None
+            if batch is not None:
+                return HttpResponseRedirect(reverse("admin:posting_generationbatch_change", args=[batch.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Trigger workbench"),
+            "form": form,
+            "media": self.media + form.media,
+            "preview": workbench_display(preview) if preview else None,
+            "can_generate": request.user.has_perm(START_PERMISSION),
+            "config_help": trigger_config_help(),
+            "selected_type": form["trigger_type"].value(),
+        }
+        return TemplateResponse(request, "admin/scheduling/schedule/workbench.html", context)
+
+    def _workbench_initial(self, request: HttpRequest) -> dict[str, Any]:
+        schedule_id = request.GET.get("schedule", "")
+        schedule = Schedule.objects.filter(pk=schedule_id).first() if schedule_id.isdigit() else None
+        return workbench_initial(schedule) if schedule else {}
+
+    def _workbench_preview(self, form: WorkbenchForm, generate: bool) -> WorkbenchPreview | None:
+        # "Generate" must allocate with the seed the preview showed; a preview draws a new one.
+        carried = form.cleaned_data["seed"]
+        seed = carried if generate and carried is not None else workbench_seed()
+        try:
+            return workbench_preview(spec=form.spec(seed))
+        except ServiceError as error:
+            form.add_service_error(error)
+            return None
+
+    def _workbench_generate(
+        self, request: HttpRequest, form: WorkbenchForm, preview: WorkbenchPreview
+    ) -> GenerationBatch | None:
+        try:
+            batch, started = workbench_generate(
+                preview=preview, fingerprint=form.cleaned_data["fingerprint"], requested_by=request.user
+            )
+        except ServiceError as error:
+            form.add_service_error(error)
+            return None
+        if started:
+            message = _("Batch #%(id)s started with %(count)d drafts; they land in the review queue.")
+            self.message_user(request, message % {"id": batch.pk, "count": batch.requested_count})
+        else:
+            message = _("This preview was already generated as batch #%(id)s; nothing new was started.")
+            self.message_user(request, message % {"id": batch.pk}, messages.WARNING)
+        return batch
 
     # --- Helpers --------------------------------------------------------------------------------------
 
