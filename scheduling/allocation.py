@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from config.exceptions import ServiceError
 from kols.models import KOL, Persona
-from posting.models import Post
+from posting.models import BatchItem, Post
 from scheduling.models import Schedule
 from scheduling.trigger_types import TriggerType
 from scheduling.triggers.results import Candidate
@@ -168,6 +168,26 @@ def _counted_posts() -> QuerySet[Post]:
     return Post.objects.exclude(status__in=_NOT_COUNTED)
 
 
+# A draft a batch is still writing counts like a post from the moment its batch was started, so a schedule
+# run and a workbench batch (or two runs) started minutes apart cannot give one KOL the same stock twice.
+_IN_FLIGHT = (BatchItem.Status.PENDING, BatchItem.Status.RUNNING)
+
+
+def _in_flight(
+    ids: list[int], candidates: Sequence[Candidate], since: dt.datetime, now: dt.datetime
+) -> list[tuple[int, int | None, str, dt.datetime]]:
+    """(kol, stock, topic, batch started) of the drafts still being written since ``since``: the pool's
+    (for its caps) and anyone's on the candidates' stocks and topics (for the coordination window)."""
+    stock_ids = {candidate.stock.pk for candidate in candidates if candidate.stock is not None}
+    topics = {candidate.topic for candidate in candidates if candidate.stock is None and candidate.topic}
+    whose = Q(kol_id__in=ids) | Q(stock_id__in=stock_ids) | Q(stock__isnull=True, topic__in=topics)
+    return list(
+        BatchItem.objects.filter(
+            whose, status__in=_IN_FLIGHT, batch__created_at__gte=since, batch__created_at__lte=now
+        ).values_list("kol_id", "stock_id", "topic", "batch__created_at")
+    )
+
+
 def _subject_filter(candidates: Sequence[Candidate]) -> Q:
     stock_ids = {candidate.stock.pk for candidate in candidates if candidate.stock is not None}
     topics = {candidate.topic for candidate in candidates if candidate.stock is None and candidate.topic}
@@ -199,16 +219,36 @@ def _ledger_load(kols: list[KOL], candidates: Sequence[Candidate], now: dt.datet
     window: dict[tuple[str, int | str], set[int]] = {}
     for stock_id, topic, kol_id in recent.values_list("stock_id", "topic_title", "kol_id").distinct():
         window.setdefault(_post_subject(stock_id, topic), set()).add(kol_id)
+    hour_counts = {row["kol_id"]: row["hour"] for row in counts}
+    day_counts = {row["kol_id"]: row["day"] for row in counts}
+    today_subjects = {
+        (kol_id, _post_subject(stock_id, topic))
+        for kol_id, stock_id, topic in today.values_list("kol_id", "stock_id", "topic_title")
+    }
+    last_posted = _last_posted(ids)
+    window_start = now - dt.timedelta(minutes=window_minutes)
+    pool = set(ids)
+    for writer, item_stock, item_topic, started in _in_flight(
+        ids, candidates, min(day_start, window_start), now
+    ):
+        subject = _post_subject(item_stock, item_topic)
+        if started >= window_start:
+            window.setdefault(subject, set()).add(writer)
+        if writer not in pool or started < day_start:
+            continue
+        day_counts[writer] = day_counts.get(writer, 0) + 1
+        if started >= hour_start:
+            hour_counts[writer] = hour_counts.get(writer, 0) + 1
+        today_subjects.add((writer, subject))
+        if writer not in last_posted or started > last_posted[writer]:
+            last_posted[writer] = started
     return _Ledger(
         now=now,
-        hour_counts={row["kol_id"]: row["hour"] for row in counts},
-        day_counts={row["kol_id"]: row["day"] for row in counts},
-        today={
-            (kol_id, _post_subject(stock_id, topic))
-            for kol_id, stock_id, topic in today.values_list("kol_id", "stock_id", "topic_title")
-        },
+        hour_counts=hour_counts,
+        day_counts=day_counts,
+        today=today_subjects,
         window=window,
-        last_posted=_last_posted(ids),
+        last_posted=last_posted,
         max_kols=settings.ALLOCATION_MAX_PERSONAS_PER_STOCK,
         window_minutes=window_minutes,
     )

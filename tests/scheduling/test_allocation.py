@@ -14,10 +14,10 @@ from django.utils import translation
 
 from kols.models import KOL, Persona
 from market.models import Stock
-from posting.models import Post
+from posting.models import BatchItem, GenerationBatch, Post
 from scheduling.allocation import AllocationError, AllocationResult, kols_allocate
 from scheduling.triggers import Candidate
-from tests.factories import KOLFactory, PostFactory, StockFactory
+from tests.factories import GenerationBatchFactory, KOLFactory, PostFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -217,6 +217,37 @@ def test_a_kol_never_writes_about_the_same_stock_twice_on_one_day() -> None:
     assert names(result) == ["B"]
     only_a = allocate([candidate(stock)], [a], "fixed")
     assert skip_codes(only_a) == ["same_stock_today"]
+
+
+def being_written(kol: KOL, when: dt.datetime, stock: Stock, status: str = BatchItem.Status.PENDING) -> None:
+    """A draft a batch started at ``when`` is still writing (or has settled as ``status``)."""
+    batch = cast(GenerationBatch, GenerationBatchFactory(post_type="analysis", requested_count=1))
+    GenerationBatch.objects.filter(pk=batch.pk).update(created_at=when)
+    claimed = {"claim_token": "c1", "started_at": when} if status == BatchItem.Status.RUNNING else {}
+    BatchItem.objects.create(batch=batch, position=1, kol=kol, stock=stock, status=status, **claimed)
+
+
+@pytest.mark.parametrize("status", [BatchItem.Status.PENDING, BatchItem.Status.RUNNING])
+def test_a_draft_still_being_written_counts_like_a_post(status: str) -> None:
+    a, b = kols("A", "B")
+    (capped,) = kols("C", max_posts_per_hour=1, max_posts_per_day=1)
+    first, second = stocks(2)
+    being_written(a, at(14, 0), first, status)
+    being_written(capped, at(14, 0), first, status)
+    assert skip_codes(allocate([candidate(first)], [a], "fixed")) == ["same_stock_today"]
+    assert skip_codes(allocate([candidate(second)], [capped], "fixed")) == ["hourly_cap"]
+    # A and C are already writing about the first stock: a third KOL would make it a coordinated push.
+    crowded = allocate([candidate(first)], [b], "fixed")
+    assert [reason["code"] for reason in crowded.skipped[0].blocked] == ["stock_window_full"]
+    assert names(allocate([candidate(second)], [a, b], "fixed")) == ["A"]
+
+
+def test_settled_batch_items_and_yesterdays_do_not_count_twice() -> None:
+    (a,) = kols("A")
+    (stock,) = stocks(1)
+    being_written(a, at(9, 0), stock, BatchItem.Status.FAILED)
+    being_written(a, at(14, 0, days_ago=1), stock)
+    assert names(allocate([candidate(stock)], [a], "fixed")) == ["A"]
 
 
 def test_yesterdays_post_on_the_stock_does_not_block_today() -> None:
