@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from kols.crypto import Secret
 from posting.models import Post, Publication
@@ -51,3 +54,17 @@ def send_now(post: Post) -> Publication:
     publication_send(publication_id=publication.pk)
     publication.refresh_from_db()
     return publication
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[FakePlatform]:
+    """One local fake CMoney per test module (real HTTP on 127.0.0.1)."""
+    server = FakePlatform().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def platform_configured(settings: Any, platform: FakePlatform) -> None:
+    """Settings pointing the CMoney client at the fake platform."""
+    configure(settings, platform)

@@ -10,26 +10,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.conftest import PYTHON, ROOT, child_env, database_url_for_subprocess
-from tests.factories import PostFactory, StockFactory, default_compliance_rules
+from tests.factories import PostFactory, StockFactory
+from tests.posting.checks_support import SNAPSHOT
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _default_rules(db: None) -> None:
-    default_compliance_rules()
-
-
-SNAPSHOT = {
-    "close": 104,
-    "open": 100,
-    "high": 105,
-    "low": 99,
-    "change": 4,
-    "change_pct": 4.0,
-    "volume": 12_345_000,
-    "turnover": 1_280_000_000,
-}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_rules")]
 CLEAN = "台積電今天收盤104元，上漲4元，漲幅約4%，成交量約1.2萬張。短線偏多。投資有風險，請自行判斷。"
 
 

@@ -5,26 +5,9 @@ import pytest
 from posting.checks import draft_check
 from posting.checks.grounding import ground
 from posting.checks.numbers import extract_figures
-from tests.factories import default_compliance_rules
+from tests.posting.checks_support import SNAPSHOT
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _default_rules(db: None) -> None:
-    default_compliance_rules()
-
-
-SNAPSHOT = {
-    "close": 104,
-    "open": 100,
-    "high": 105,
-    "low": 99,
-    "change": 4,
-    "change_pct": 4.0,
-    "volume": 12_345_000,
-    "turnover": 1_280_000_000,
-}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_rules")]
 
 
 def _ungrounded(body: str, snapshot: dict | None = SNAPSHOT) -> list[str]:

@@ -6,26 +6,10 @@ import pytest
 
 from posting.checks import CheckInputError, Finding, check_report_apply, draft_check, risk_of
 from posting.models import Post
-from tests.factories import PostFactory, default_compliance_rules
+from tests.factories import PostFactory
+from tests.posting.checks_support import SNAPSHOT
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _default_rules(db: None) -> None:
-    default_compliance_rules()
-
-
-SNAPSHOT = {
-    "close": 104,
-    "open": 100,
-    "high": 105,
-    "low": 99,
-    "change": 4,
-    "change_pct": 4.0,
-    "volume": 12_345_000,
-    "turnover": 1_280_000_000,
-}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_rules")]
 
 
 def _finding(code: str, severity: str = "warn") -> Finding:

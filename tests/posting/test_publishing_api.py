@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import translation
 
 from posting.models import PublicationStatus as S
 from tests.posting.fake_platform import Answer, FakePlatform
-from tests.posting.publishing_support import approved_post, configure, send_now
+from tests.posting.publishing_support import approved_post, send_now
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[FakePlatform]:
-    server = FakePlatform().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _setup(settings: Any, platform: FakePlatform) -> Iterator[None]:
-    configure(settings, platform)
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("platform_configured")]
 
 
 def test_publish_queues_the_post_and_answers_202(api_as: Any, administrator: User) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import time_machine
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from kols.crypto import Secret
 from kols.models import KOL, Platform, PlatformAccount
@@ -37,23 +36,9 @@ from posting.services import (
 )
 from tests.factories import KOLFactory, PlatformAccountFactory
 from tests.posting.fake_platform import Answer, FakePlatform
-from tests.posting.publishing_support import EDITOR, approved_post, configure, send_now
+from tests.posting.publishing_support import EDITOR, approved_post, send_now
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[FakePlatform]:
-    server = FakePlatform().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _setup(settings: Any, platform: FakePlatform) -> Iterator[None]:
-    configure(settings, platform)
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("platform_configured")]
 
 
 # --- The outbox row ---------------------------------------------------------------------------------
