@@ -339,6 +339,9 @@ SERPER_API_KEY = env.get_str("SERPER_API_KEY")
 SERPER_BASE_URL = (env.get_url("SERPER_BASE_URL", ("https", "http")) or "https://google.serper.dev").rstrip(
     "/"
 )
+# FinLab (paid, optional) for history backfills (manage.py backfill_quotes); also needs the finlab package.
+# Empty means no FinLab: the exchanges' keyless OpenAPIs and CSV imports still work.
+FINLAB_API_KEY = env.get_str("FINLAB_API_KEY")
 
 # --- Review desk (posting app) ----------------------------------------------------------------------
 
