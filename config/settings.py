@@ -452,6 +452,13 @@ GROUNDING_SEVERITY = env.get_str("GROUNDING_SEVERITY", "warn")
 for _name, _value in (("DUPLICATE_SEVERITY", DUPLICATE_SEVERITY), ("GROUNDING_SEVERITY", GROUNDING_SEVERITY)):
     if _value not in {"block", "warn"}:
         raise ImproperlyConfigured(f"{_name} must be block or warn, got {_value!r}.")
+# The optional LLM compliance classifier (posting/checks/classifier.py): the LLM reads every checked draft
+# and may add compliance.llm.* warn findings, never block ones. Off by default (one more LLM call per check).
+COMPLIANCE_LLM_CLASSIFIER = env.get_bool("COMPLIANCE_LLM_CLASSIFIER", False)
+# The classifier's model on the same server; empty = LLM_MODEL.
+COMPLIANCE_LLM_MODEL = env.get_str("COMPLIANCE_LLM_MODEL")
+if COMPLIANCE_LLM_CLASSIFIER and not LLM_BASE_URL:
+    raise ImproperlyConfigured("COMPLIANCE_LLM_CLASSIFIER needs an LLM: set LLM_BASE_URL (or turn it off).")
 
 # --- Schedules (scheduling app) ---------------------------------------------------------------------
 # A post time dispatched at most this many minutes after it is on time; later it is "missed" and the

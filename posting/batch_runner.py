@@ -137,7 +137,12 @@ def item_record_success(*, item: BatchItem, draft: GeneratedDraft) -> Post:
             regenerated_from_id=item.regenerated_from_id,
             **draft.fields,
         )
-        post = post_run_checks(post=post)
+        # The LLM classifier, when on, was asked before this transaction (draft_generate): never here.
+        post = post_run_checks(
+            post=post,
+            llm_classifier=None if draft.classifier_answer is not None else False,
+            classifier_answer=draft.classifier_answer,
+        )
         marked = BatchItem.objects.filter(_still_ours(item)).update(
             status=ItemStatus.SUCCEEDED, post=post, finished_at=timezone.now(), error="", error_code=""
         )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from config.exceptions import ServiceError
 from kols.models import KOL, PostType
 from market.models import Stock
+from posting.checks.classifier import ClassifierAnswer, classifier_ask, classifier_enabled
 from posting.clients.llm import (
     LLMClient,
     LLMConfig,
@@ -62,9 +63,11 @@ class DraftRequest:
 
 @dataclass(frozen=True)
 class GeneratedDraft:
-    """The keyword arguments of ``post_create_draft`` for one generated post."""
+    """The keyword arguments of ``post_create_draft`` for one generated post, and, when the optional LLM
+    compliance classifier is on, its answer about the text (asked here, outside any transaction)."""
 
     fields: dict[str, Any]
+    classifier_answer: ClassifierAnswer | None = None
 
 
 # --- The process's LLM client -----------------------------------------------------------------------
@@ -211,7 +214,9 @@ def draft_generate(
         }
     else:
         raise GenerationError(_("Unknown writer %(writer)r.") % {"writer": writer}, code="invalid_writer")
+    answer = classifier_ask(title=title, body=body) if classifier_enabled() else None
     return GeneratedDraft(
+        classifier_answer=answer,
         fields={
             "kol": request.kol,
             "stock": stock,
@@ -223,5 +228,5 @@ def draft_generate(
             "market_snapshot": snapshot,
             "commodity_tags": commodity_tags_build(stock_codes=_known_codes(stock.code, tags), stance=stance),
             **provenance,
-        }
+        },
     )

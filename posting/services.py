@@ -395,8 +395,12 @@ def _edit_conflict(post: Post) -> EditConflict:
 # --- Checks -----------------------------------------------------------------------------------------
 
 
-def post_run_checks(*, post: Post) -> Post:
-    """Run the draft checks on the post's current text and store the findings and scores."""
+def post_run_checks(*, post: Post, llm_classifier: bool | None = None, classifier_answer: Any = None) -> Post:
+    """Run the draft checks on the post's current text and store the findings and scores.
+
+    ``llm_classifier`` and ``classifier_answer`` go to ``draft_check`` (the optional LLM classifier:
+    a caller inside a transaction passes an answer asked for before it, or turns the classifier off).
+    """
     from posting.checks import draft_check
 
     report = draft_check(
@@ -406,6 +410,8 @@ def post_run_checks(*, post: Post) -> Post:
         stock=post.stock,
         kol=post.kol,
         exclude_post_id=post.pk,
+        llm_classifier=llm_classifier,
+        classifier_answer=classifier_answer,
     )
     summary = report.to_dict()
     findings = summary.pop("findings", [])

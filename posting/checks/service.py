@@ -5,13 +5,17 @@ Used by generation, by the re-check after an editor's change, by the API and by 
 Risk level: ``blocked`` when any finding has severity block; otherwise warn findings add points
 (compliance 2, near-duplicate 3, ungrounded figure 1 each) and 3 or more points is ``high``, 1–2 is
 ``medium``, none is ``low``. So one compliance warning is medium, two are high; a near-duplicate is high;
-one or two ungrounded figures are medium, three are high.
+one or two ungrounded figures are medium, three are high. Findings added by the optional LLM classifier
+(``compliance.llm.<category>``, always warn) count as compliance; ``compliance.llm_unavailable``, which
+only says the classifier did not run, adds no points: the risk level describes the text, not the LLM's
+availability.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.utils import timezone
@@ -20,6 +24,15 @@ from django.utils.translation import gettext as _
 from config.exceptions import ServiceError
 from kols.models import KOL
 from market.models import Stock
+from posting.checks.classifier import (
+    DISABLED,
+    UNAVAILABLE_CODE,
+    ClassifierAnswer,
+    ClassifierClient,
+    ClassifierOutcome,
+    classifier_enabled,
+    classifier_run,
+)
 from posting.checks.compliance import active_rules, compliance_findings
 from posting.checks.duplicates import find_duplicates
 from posting.checks.grounding import ground
@@ -31,6 +44,7 @@ from posting.models import Post
 
 RISK_POINTS = {"compliance": 2, "duplicate": 3, "grounding": 1}
 HIGH_RISK_POINTS = 3
+NO_RISK_CODES = frozenset({UNAVAILABLE_CODE})
 
 
 class CheckInputError(ServiceError):
@@ -51,6 +65,8 @@ class CheckReport:
     duplicates: dict[str, Any]
     grounding: dict[str, Any]
     rules_applied: int
+    # {"enabled", "ran", ...}: see posting/checks/classifier.py
+    classifier: dict[str, Any] = dataclass_field(default_factory=lambda: dict(DISABLED.summary))
 
     @property
     def has_blocking_finding(self) -> bool:
@@ -72,6 +88,7 @@ class CheckReport:
             "grounding": self.grounding,
             "duplicates": self.duplicates,
             "rules_applied": self.rules_applied,
+            "classifier": self.classifier,
         }
 
 
@@ -80,7 +97,7 @@ def risk_of(findings: Sequence[Finding]) -> tuple[str, int]:
     points = sum(
         RISK_POINTS.get(finding.code.split(".", 1)[0], 1)
         for finding in findings
-        if finding.severity == "warn"
+        if finding.severity == "warn" and finding.code not in NO_RISK_CODES
     )
     if any(finding.severity == "block" for finding in findings):
         return Post.RiskLevel.BLOCKED.value, points
@@ -113,13 +130,27 @@ def draft_check(
     exclude_post_id: Any = None,
     compare_with: Sequence[str] = (),
     include_recent_posts: bool = True,
+    llm_classifier: bool | None = None,
+    classifier_client: ClassifierClient | None = None,
+    classifier_answer: ClassifierAnswer | None = None,
 ) -> CheckReport:
-    """Check a draft's text. Reads the database (rules, stocks, recent posts); writes nothing."""
+    """Check a draft's text. Reads the database (rules, stocks, recent posts); writes nothing.
+
+    ``llm_classifier`` runs the optional LLM compliance classifier (True), skips it (False) or follows
+    the ``COMPLIANCE_LLM_CLASSIFIER`` setting (None). It can only add ``compliance.llm.*`` warn findings;
+    when the LLM fails, the report keeps every other finding and score, its ``classifier`` section says
+    ``{"ran": false, "error": ...}`` and a ``compliance.llm_unavailable`` warn finding says so.
+    ``classifier_client`` replaces the client made from settings (tests route it through a transport).
+    ``classifier_answer`` is the LLM's answer asked for earlier by ``classifier_ask`` (so that a caller
+    inside a transaction never waits on the LLM there); it is used when the classifier is on.
+    """
     _validate(title, body, snapshot, compare_with)
     texts: dict[Field, str] = {"title": title, "body": body}
     rules = active_rules()
     directory = stock_directory()
     findings = compliance_findings(texts=texts, rules=rules, stock=stock, directory=directory)
+    classified = _classify(texts, findings, llm_classifier, classifier_client, classifier_answer)
+    findings += classified.findings
 
     skip_codes = set(directory.codes) | ({stock.code.lower()} if stock is not None else set())
     figures = [
@@ -163,7 +194,20 @@ def draft_check(
         duplicates=duplicates.to_dict(),
         grounding=grounding.to_dict(),
         rules_applied=len(rules),
+        classifier=classified.summary,
     )
+
+
+def _classify(
+    texts: dict[Field, str],
+    findings: Sequence[Finding],
+    requested: bool | None,
+    client: ClassifierClient | None,
+    answer: ClassifierAnswer | None,
+) -> ClassifierOutcome:
+    if not classifier_enabled(requested):
+        return ClassifierOutcome(findings=(), summary=dict(DISABLED.summary))
+    return classifier_run(texts=texts, existing=findings, client=client, answer=answer)
 
 
 def check_report_apply(*, post: Post, report: CheckReport) -> list[str]:

@@ -445,3 +445,33 @@ def test_a_slice_that_runs_out_hands_the_rest_to_a_fresh_task(settings: Any) -> 
     assert batch.runner_token not in ("", token) and batch.finished_at is None
     settings.GENERATION_SLICE_SECONDS = 60
     assert batch_run(batch_id=batch.pk, token=batch.runner_token).finished is True
+
+
+@pytest.mark.django_db
+def test_with_the_llm_classifier_on_the_draft_is_classified_before_the_recording_transaction(
+    settings: Any,
+) -> None:
+    """The classifier's LLM call happens where the draft is written (outside any transaction), never in
+    the transaction that records the post: recording makes no LLM call and stores the earlier answer."""
+    from posting.generation import DraftRequest, draft_generate
+    from tests.posting.fake_llm import FakeLLMServer
+
+    default_compliance_rules()
+    batch = _batch(["2330"], writer="template")
+    item = item_claim(batch_id=batch.pk)
+    assert item is not None
+    with FakeLLMServer(content='{"findings": []}') as server:
+        settings.LLM_BASE_URL, settings.LLM_API_KEY, settings.LLM_MODEL = server.base_url, "sk-test", "m"
+        settings.LLM_MAX_RETRIES = 0
+        settings.COMPLIANCE_LLM_CLASSIFIER = True
+        draft = draft_generate(
+            request=DraftRequest(kol=item.kol, stock=item.stock, post_type="analysis"), writer="template"
+        )
+        assert len(server.requests) == 1 and not Post.objects.exists()
+        assert draft.classifier_answer is not None and draft.classifier_answer.classification is not None
+
+        post = item_record_success(item=item, draft=draft)
+
+        assert len(server.requests) == 1
+    assert post.check_summary["classifier"]["ran"] is True
+    assert post.check_summary["classifier"]["calls"] == 1

@@ -88,7 +88,7 @@ class Command(BaseCommand):
         "Check one draft read as JSON on stdin: "
         '{"title", "content", "stock_code"?, "snapshot"?: {close, open, high, low, change, change_pct, '
         'volume, turnover}, "compare_with"?: [text, ...], "post_type"?}. Prints one JSON report. '
-        "Bad input exits with code 2."
+        'Bad input exits with code 2. The report\'s "classifier" section says whether the LLM classifier ran.'
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -96,6 +96,21 @@ class Command(BaseCommand):
             "--no-recent-posts",
             action="store_true",
             help="Compare only with compare_with, not with recent drafts and posts in the database.",
+        )
+        llm = parser.add_mutually_exclusive_group()
+        llm.add_argument(
+            "--llm",
+            dest="llm_classifier",
+            action="store_const",
+            const=True,
+            help="Also run the LLM compliance classifier (default: the COMPLIANCE_LLM_CLASSIFIER setting).",
+        )
+        llm.add_argument(
+            "--no-llm",
+            dest="llm_classifier",
+            action="store_const",
+            const=False,
+            help="Do not run the LLM compliance classifier, whatever COMPLIANCE_LLM_CLASSIFIER says.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -112,6 +127,7 @@ class Command(BaseCommand):
                 post_type=_post_type(data),
                 compare_with=_compare_with(data),
                 include_recent_posts=not options["no_recent_posts"],
+                llm_classifier=options["llm_classifier"],
             )
         except CheckInputError as exc:
             raise _bad(exc.message) from exc
