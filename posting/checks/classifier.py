@@ -44,7 +44,6 @@ from posting.clients.llm import (
     LLMClient,
     LLMConfig,
     LLMError,
-    LLMOutputError,
     LLMUsage,
     Message,
     _Meter,
@@ -188,28 +187,17 @@ class ClassifierClient(LLMClient):
             raise
 
     def _classify(self, conversation: list[Message], options: CallOptions, meter: _Meter) -> Classification:
-        mode, content = self._complete(conversation, options, self.config.structured_output, meter)
-        repaired = False
-        try:
-            items = parse_classification(content)
-        except ClassificationInvalid as invalid:
-            logger.info("LLM classification invalid (%s); asking once for a repair", invalid)
-            conversation += [
-                {"role": "assistant", "content": content},
-                {"role": "user", "content": REPAIR_REQUEST.format(error=invalid)},
-            ]
-            mode, content = self._complete(conversation, options, mode, meter)
-            try:
-                items = parse_classification(content)
-            except ClassificationInvalid as again:
-                raise LLMOutputError(
-                    _(
-                        "The model's answer was not a valid classification, even after one repair "
-                        "request: %(error)s"
-                    )
-                    % {"error": again}
-                ) from again
-            repaired = True
+        items, mode, repaired = self._complete_parsed(
+            conversation,
+            options,
+            meter,
+            parse=parse_classification,
+            invalid=ClassificationInvalid,
+            repair_request=REPAIR_REQUEST,
+            still_invalid=_(
+                "The model's answer was not a valid classification, even after one repair request: %(error)s"
+            ),
+        )
         return Classification(
             items=items, model=options.model, structured_output=mode, repaired=repaired, usage=meter.usage()
         )

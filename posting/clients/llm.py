@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from kols.models import KOL
 
 logger = logging.getLogger(__name__)
+_Parsed = TypeVar("_Parsed")
 
 Message = dict[str, str]
 
@@ -320,27 +321,49 @@ class LLMClient:
             error.usage = meter.usage()
             raise
 
-    def _generate(self, messages: list[Message], options: CallOptions, meter: _Meter) -> LLMResult:
-        conversation = with_format_instruction(messages)
+    def _complete_parsed(
+        self,
+        conversation: list[Message],
+        options: CallOptions,
+        meter: _Meter,
+        *,
+        parse: Callable[[str], _Parsed],
+        invalid: type[Exception],
+        repair_request: str,
+        still_invalid: str,
+    ) -> tuple[_Parsed, str, bool]:
+        """Ask, parse the answer, and on an ``invalid`` answer ask once for a repair with the reason.
+
+        Returns what was parsed, the structured-output mode that answered and whether a repair was needed;
+        an answer still invalid after the repair is an LLMOutputError (``still_invalid`` % {"error"}).
+        """
         mode, content = self._complete(conversation, options, self.config.structured_output, meter)
-        repaired = False
         try:
-            draft = parse_draft(content)
-        except DraftInvalid as invalid:
-            logger.info("LLM answer invalid (%s); asking once for a repair", invalid)
+            return parse(content), mode, False
+        except invalid as problem:
+            logger.info("LLM answer invalid (%s); asking once for a repair", problem)
             conversation += [
                 {"role": "assistant", "content": content},
-                {"role": "user", "content": REPAIR_REQUEST.format(error=invalid)},
+                {"role": "user", "content": repair_request.format(error=problem)},
             ]
-            mode, content = self._complete(conversation, options, mode, meter)
-            try:
-                draft = parse_draft(content)
-            except DraftInvalid as again:
-                raise LLMOutputError(
-                    _("The model's answer was not a valid post, even after one repair request: %(error)s")
-                    % {"error": again}
-                ) from again
-            repaired = True
+        mode, content = self._complete(conversation, options, mode, meter)
+        try:
+            return parse(content), mode, True
+        except invalid as again:
+            raise LLMOutputError(still_invalid % {"error": again}) from again
+
+    def _generate(self, messages: list[Message], options: CallOptions, meter: _Meter) -> LLMResult:
+        draft, mode, repaired = self._complete_parsed(
+            with_format_instruction(messages),
+            options,
+            meter,
+            parse=parse_draft,
+            invalid=DraftInvalid,
+            repair_request=REPAIR_REQUEST,
+            still_invalid=_(
+                "The model's answer was not a valid post, even after one repair request: %(error)s"
+            ),
+        )
         usage = meter.usage()
         logger.info(
             "LLM draft from %s (%s): %s+%s tokens, %d ms, %d call(s)",
