@@ -28,8 +28,34 @@ ARGS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def _live_server_sessions_ended(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """At the end of the run, end the database sessions the live server's request threads still hold.
+
+    Those threads are daemons that close their connection when the browser's keep-alive socket closes,
+    which can be after pytest-django starts dropping the test database ("is being accessed by other
+    users"). Requested before ``live_server``, so this runs after the browser tests, before the drop.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
+
+
 @pytest.fixture
-def page(live_server: Any, transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
+def page(
+    _live_server_sessions_ended: None,
+    live_server: Any,
+    transactional_db: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Page]:
     if not CHROMIUM:
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser tests, but no Chromium was found (.ci/run installs it).")
