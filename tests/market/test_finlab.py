@@ -423,3 +423,20 @@ def test_a_finlab_error_that_quotes_the_key_is_reported_without_it(
     assert str(raised.value) == "FinLab could not read price:開盤價: token *** is over its daily quota."
     assert raised.value.__cause__ is not None and raised.value.__cause__.__suppress_context__
     assert KEY not in caplog.text
+
+
+def test_the_backfill_service_keeps_the_months_before_a_failure_and_says_how_far_it_got(master: None) -> None:
+    from market.providers import FinLabHistory
+    from market.quotes import BackfillError, quotes_backfill
+
+    index = pd.DatetimeIndex(pd.to_datetime(["2025-10-31", "2025-11-03"]), name="date")
+    prices = pd.DataFrame([[11.0], [12.5]], index=index, columns=["2330"])
+    amounts = pd.DataFrame([[2_000.0], [2_500.5]], index=index, columns=["2330"])  # half a share in November
+    frames = {name: amounts if name in {"price:成交股數", "price:成交金額"} else prices for name in COLUMNS}
+    history = FinLabHistory(reader=lambda name: frames[name])
+
+    with pytest.raises(BackfillError, match="is not a whole number") as stopped:
+        quotes_backfill(history=history, start=_day("2025-10-01"), end=_day("2025-11-30"))
+
+    assert (stopped.value.result.trading_days, stopped.value.result.created) == (1, 1)
+    assert list(DailyQuote.objects.values_list("trade_date", flat=True)) == [_day("2025-10-31")]

@@ -1,10 +1,7 @@
 """``manage.py backfill_quotes --source finlab --from 2024-01-01 [--to 2024-12-31] [--overwrite]``.
 
-History goes in month by month through ``quotes_store`` (one transaction per month), so a failure keeps
-the months already stored and running the same command again is safe. Only stocks in the stock master
-are stored; the rest are reported. Rows already stored (from the exchanges' daily fetch or a CSV import)
-are kept unless ``--overwrite``: FinLab has no trade count, and the exchanges' own change is measured
-against the ex-rights reference price, so replacing their rows would lose what they published.
+Parses the range, then calls ``market.quotes.quotes_backfill`` (month by month, one transaction per
+month; rows already stored are kept unless ``--overwrite``) and reports what was stored and skipped.
 """
 
 from __future__ import annotations
@@ -12,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,25 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from market import calendar
-from market.clients.finlab import DatasetReader, FinLabRange, finlab_reader
+from market.clients.finlab import DatasetReader, finlab_reader
 from market.clients.http import MarketDataError
-from market.models import DailyQuote, Stock
 from market.providers import FinLabHistory
-from market.quotes import QuoteStoreError, quotes_store
+from market.quotes import BackfillError, BackfillResult, QuoteStoreError, quotes_backfill
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CODES_SHOWN = 10
-
-
-@dataclass
-class _Totals:
-    trading_days: int = 0
-    created: int = 0
-    updated: int = 0
-    kept: int = 0
-    no_close: int = 0
-    incomplete: int = 0
-    unknown: Counter[str] = field(default_factory=Counter)
 
 
 def _iso_date(text: str) -> dt.date | None:
@@ -59,13 +42,6 @@ def _date(value: str, *, option: str) -> dt.date:
             % {"option": option, "value": value}
         )
     return day
-
-
-def _months(start: dt.date, end: dt.date) -> Iterator[tuple[dt.date, dt.date]]:
-    while start <= end:
-        next_month = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        yield start, min(end, next_month - dt.timedelta(days=1))
-        start = next_month
 
 
 class Command(BaseCommand):
@@ -99,18 +75,15 @@ class Command(BaseCommand):
             reader = self.reader or finlab_reader()
         except MarketDataError as exc:
             raise CommandError(exc.message) from exc
-        codes = set(Stock.objects.values_list("code", flat=True))
-        if not codes:
-            raise CommandError(_("The stock master is empty: load it first with manage.py load_stocks."))
-        history = FinLabHistory(reader=reader)
-        totals = _Totals()
         try:
-            for first, last in _months(start, end):
-                batch = history.fetch_range(first, last, codes=codes)
-                self._store(batch, first=first, last=last, overwrite=options["overwrite"], totals=totals)
-        except (MarketDataError, QuoteStoreError) as exc:
-            if totals.created or totals.updated:
-                self._report(totals, start=start, end=end)
+            totals = quotes_backfill(
+                history=FinLabHistory(reader=reader), start=start, end=end, overwrite=options["overwrite"]
+            )
+        except BackfillError as exc:
+            if exc.result.created or exc.result.updated:
+                self._report(exc.result, start=start, end=end)
+            raise CommandError(exc.message) from exc
+        except QuoteStoreError as exc:
             raise CommandError(exc.message) from exc
         self._report(totals, start=start, end=end)
 
@@ -127,27 +100,7 @@ class Command(BaseCommand):
             )
         return start, end
 
-    def _store(
-        self, batch: FinLabRange, *, first: dt.date, last: dt.date, overwrite: bool, totals: _Totals
-    ) -> None:
-        quotes = batch.quotes
-        if not overwrite:
-            stored = set(
-                DailyQuote.objects.filter(trade_date__gte=first, trade_date__lte=last).values_list(
-                    "stock__code", "trade_date"
-                )
-            )
-            quotes = [quote for quote in quotes if (quote.code, quote.trade_date) not in stored]
-        result = quotes_store(quotes=quotes, source="")
-        totals.trading_days += batch.trading_days
-        totals.created += result.created
-        totals.updated += result.updated
-        totals.kept += len(batch.quotes) - len(quotes)
-        totals.no_close += batch.no_close
-        totals.incomplete += batch.incomplete
-        totals.unknown.update(batch.unknown_codes)
-
-    def _report(self, totals: _Totals, *, start: dt.date, end: dt.date) -> None:
+    def _report(self, totals: BackfillResult, *, start: dt.date, end: dt.date) -> None:
         self.stdout.write(
             self.style.SUCCESS(
                 _(
@@ -165,7 +118,7 @@ class Command(BaseCommand):
         for line in self._skipped(totals):
             self.stdout.write(line)
 
-    def _skipped(self, totals: _Totals) -> list[str]:
+    def _skipped(self, totals: BackfillResult) -> list[str]:
         return [
             _("Skipped, already stored (kept; --overwrite replaces them): %(count)s.")
             % {"count": totals.kept},
