@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -92,13 +93,19 @@ def test_a_bad_filter_value_gives_400_naming_the_field(
     assert field in body["error"]["message"]
 
 
-def test_posts_filter_by_status_kol_stock_and_date(api_as: Any, reviewer: User) -> None:
+# 17:30 UTC is already the next day in Taipei: the date filter must read dates in Asia/Taipei, whatever
+# the hour the suite runs.
+@pytest.mark.parametrize("utc_now", ["2026-03-02T03:30:00Z", "2026-03-02T17:30:00Z"])
+def test_posts_filter_by_status_kol_stock_and_date(
+    api_as: Any, reviewer: User, utc_now: str, time_machine: Any
+) -> None:
+    time_machine.move_to(utc_now, tick=False)
     kol = KOLFactory()
     stock = StockFactory(code="2330", name="台積電")
     wanted = PostFactory(kol=kol, stock=stock, status=Post.Status.PENDING_REVIEW)
     PostFactory(kol=kol, stock=stock, status=Post.Status.DRAFT)
     PostFactory(status=Post.Status.PENDING_REVIEW)
-    today = wanted.created_at.date().isoformat()
+    today = timezone.localtime(wanted.created_at).date().isoformat()
     response = api_as(reviewer).get(
         f"/api/posts/?status=pending_review&kol={kol.pk}&stock=2330&created_after={today}&created_before={today}"
     )

@@ -1,0 +1,35 @@
+"""The posting app's models, one module per concern; import them from here (``posting.models``).
+
+``posts``: a post, its status, approvals, audit trail and revisions. ``batches``: generation batches and
+their items. ``compliance``: the rules the draft checks apply. ``publishing``: the outbox of
+publications, their attempts and the platform-wide rate.
+"""
+
+from posting.models.batches import BatchItem, GenerationBatch
+from posting.models.compliance import ComplianceRule
+from posting.models.posts import Approval, AuditEvent, Post, PostRevision, PostStatus
+from posting.models.publishing import (
+    OPEN_PUBLICATION_STATES,
+    Backend,
+    PlatformRate,
+    Publication,
+    PublicationStatus,
+    PublishAttempt,
+)
+
+__all__ = [
+    "OPEN_PUBLICATION_STATES",
+    "Approval",
+    "AuditEvent",
+    "Backend",
+    "BatchItem",
+    "ComplianceRule",
+    "GenerationBatch",
+    "PlatformRate",
+    "Post",
+    "PostRevision",
+    "PostStatus",
+    "Publication",
+    "PublicationStatus",
+    "PublishAttempt",
+]
