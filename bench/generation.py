@@ -238,8 +238,8 @@ def _busy_seconds() -> float:
 
 def _run_batch(items: list[dict[str, Any]]) -> tuple[Any, float]:
     """Start a batch the way the API does and run it the way the worker does; the batch and its wall time."""
-    from posting.batch_runner import batch_run
-    from posting.batches import batch_start
+    from posting.generation.batches import batch_start
+    from posting.generation.runner import batch_run
     from posting.models import GenerationBatch
 
     started = time.perf_counter()

@@ -71,7 +71,8 @@ def _start_worker(queue: str, log: Path) -> subprocess.Popen[bytes]:
 def _fixtures(due_at: Any) -> list[str]:
     from kols.crypto import Secret
     from kols.models import KOL, PlatformAccount
-    from posting.services import Actor, post_approve, post_create_draft, post_schedule
+    from posting.lifecycle.transitions import Actor
+    from posting.review.services import post_approve, post_create_draft, post_schedule
 
     bench = Actor(label="bench")
     kols = KOL.objects.bulk_create(

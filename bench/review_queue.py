@@ -97,7 +97,7 @@ def main() -> None:
         from kols.models import KOL
         from market.models import Stock
         from posting.models import Post
-        from posting.services import post_create_draft
+        from posting.review.services import post_create_draft
 
         rng = random.Random(20261123)
         kols = KOL.objects.bulk_create(

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
@@ -34,9 +35,7 @@ def check_database() -> str | None:
 
 
 def check_broker() -> str | None:
-    from config.celery import app
-
-    with app.connection_for_write() as connection:
+    with current_app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=2)
     return None
 

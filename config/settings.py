@@ -3,6 +3,9 @@
 With nothing set this is the embedded laptop default: DEBUG on, SQLite under var/, a filesystem Celery
 broker that needs no server, and a file cache. DATABASE_URL switches to PostgreSQL and REDIS_URL to Redis.
 With DEBUG off, SECRET_KEY, ALLOWED_HOSTS and FIELD_ENCRYPTION_KEYS are required.
+
+Past 500 lines on purpose: one settings module driven by the environment (STYLE.md, pattern 9) is easier to
+audit than settings spread over files; each section is headed by the app and module it configures.
 """
 
 from __future__ import annotations
@@ -304,7 +307,7 @@ UNFOLD = {
     "SITE_TITLE": _("KOL Studio"),
     "SITE_HEADER": _("KOL Studio"),
     "SHOW_LANGUAGES": True,
-    "DASHBOARD_CALLBACK": "posting.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "posting.admin.dashboard.dashboard_callback",
 }
 
 # --- Logging ----------------------------------------------------------------------------------------
@@ -369,7 +372,7 @@ POSTING_MIN_GAP_MINUTES = env.get_int("POSTING_MIN_GAP_MINUTES", 30, minimum=0)
 # A slot is never assigned sooner than this from now, leaving time to unschedule.
 POSTING_SLOT_LEAD_MINUTES = env.get_int("POSTING_SLOT_LEAD_MINUTES", 10, minimum=0)
 
-# --- LLM (posting/clients/llm.py) -------------------------------------------------------------------
+# --- LLM (posting/llm/) -------------------------------------------------------------------
 # Any OpenAI-compatible Chat Completions server. Empty LLM_BASE_URL = no LLM: drafts come from the
 # template writer, on purpose and visibly (generator=template), never as a silent stand-in.
 
@@ -470,7 +473,7 @@ SCHEDULING_DISPATCH_LIMIT = env.get_int("SCHEDULING_DISPATCH_LIMIT", 200, minimu
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
     {
         "ScheduleRunStatusEnum": "scheduling.models.ScheduleRun.Status",
-        "PostLengthEnum": "posting.prompts.PostLength",
+        "PostLengthEnum": "posting.generation.prompts.PostLength",
     }
 )
 
@@ -531,7 +534,7 @@ PUBLISH_TASK_SOFT_TIME_LIMIT = (
 )
 PUBLISH_TASK_TIME_LIMIT = PUBLISH_TASK_SOFT_TIME_LIMIT + 20
 
-# --- Generation batches (posting/batches.py, posting/batch_runner.py) -------------------------------
+# --- Generation batches (posting/generation/batches.py, posting/generation/runner.py) -------------------------------
 # Drafts of one batch generated at the same time (threads in the batch task: LLM calls wait on the
 # network). Each thread holds a database connection while it works.
 GENERATION_CONCURRENCY = env.get_int("GENERATION_CONCURRENCY", 8, minimum=1)

@@ -16,7 +16,8 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from kols.models import KOL, PlatformAccount, PromptTemplate
-from kols.prompt_templates import PROMPT_VARIABLES, prompt_template_activate, prompt_template_copy
+from kols.prompt_syntax import PROMPT_VARIABLES
+from kols.prompt_templates import prompt_template_activate, prompt_template_copy
 from kols.services import account_update_credentials
 
 admin.site.unregister(User)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kols.fields import EncryptedTextField
+from kols.prompt_syntax import prompt_sources_validate
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -234,7 +235,7 @@ class PromptTemplate(models.Model):
 
     Posts record the ``version`` they were generated with, so a template's text is frozen once it has
     been activated: to change the wording, copy it to a new version, edit the copy and activate that.
-    The variables a template may use are listed in ``kols.prompt_templates.PROMPT_VARIABLES``.
+    The variables a template may use are listed in ``kols.prompt_syntax.PROMPT_VARIABLES``.
     """
 
     post_type = models.CharField(_("post type"), max_length=20, choices=PostType.choices)
@@ -294,6 +295,5 @@ class PromptTemplate(models.Model):
         return self.version
 
     def clean(self) -> None:
-        from kols.prompt_templates import prompt_sources_validate
 
         prompt_sources_validate(system_prompt=self.system_prompt, user_prompt=self.user_prompt)

@@ -3,11 +3,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from posting.batch_runner import batch_run
-from posting.batches import batches_sweep
+from posting.generation.batches import batches_sweep
+from posting.generation.runner import batch_run
 from posting.publishing.dispatch import publications_dispatch, publications_sweep
 from posting.publishing.outbox import publication_send
-from posting.stale import posts_handle_stale
+from posting.review.stale import posts_handle_stale
 
 
 @shared_task(name="posting.handle_stale_drafts", soft_time_limit=240, time_limit=300)

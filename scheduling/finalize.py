@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.exceptions import ServiceError
+from posting.lifecycle.transitions import Actor
 from posting.models import GenerationBatch, Post
-from posting.services import Actor, post_approve, post_schedule
+from posting.review.services import post_approve, post_schedule
 from scheduling.models import Schedule, ScheduleRun
 from scheduling.runs import schedule_note_run
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from posting.batches import batch_start
+from posting.generation.batches import batch_start
 from posting.models import GenerationBatch
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kols.models import KOL, PostType
+from posting.generation.prompts import PostLength
 from posting.models import GenerationBatch
-from posting.prompts import PostLength
 from scheduling.trigger_types import TriggerType, validate_trigger_config
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")

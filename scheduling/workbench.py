@@ -38,9 +38,9 @@ from unfold.widgets import (
 
 from config.exceptions import ConflictError, ServiceError
 from kols.models import KOL, PostType
-from posting.batches import batch_start
+from posting.generation.batches import batch_start
+from posting.generation.prompts import PostLength
 from posting.models import GenerationBatch
-from posting.prompts import PostLength
 from scheduling.allocation import AllocationResult, kols_allocate
 from scheduling.generation import generation_item
 from scheduling.models import Schedule

@@ -1,9 +1,9 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from posting.api.batches import BatchViewSet, batch_events_view
-from posting.api.publications import PublicationViewSet
-from posting.api.views import PostViewSet
+from posting.api.generation import BatchViewSet, batch_events_view
+from posting.api.publishing import PublicationViewSet
+from posting.api.review import PostViewSet
 
 router = SimpleRouter()
 router.register("posts", PostViewSet, basename="post")

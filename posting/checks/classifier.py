@@ -21,7 +21,7 @@ repair re-ask) nothing is invented: the outcome has no classifier findings, its 
 ``{"ran": false, "error": ...}`` and one ``compliance.llm_unavailable`` warn finding tells the reviewer
 that only the rules were applied. That finding adds no risk points (see service.py).
 
-The call goes through ``posting.clients.llm``: the same retries, Retry-After handling, structured-output
+The call goes through ``posting.llm``: the same retries, Retry-After handling, structured-output
 step-down, error classes and token/cost metering as generation; only the JSON schema, the prompt and the
 parsing differ.
 """
@@ -39,16 +39,10 @@ from django.utils.translation import gettext as _
 
 from posting.checks.text import fold
 from posting.checks.types import Field, Finding
-from posting.clients.llm import (
-    CallOptions,
-    LLMClient,
-    LLMConfig,
-    LLMError,
-    LLMUsage,
-    Message,
-    _Meter,
-)
-from posting.clients.llm_output import DraftInvalid, _json_object
+from posting.llm.client import LLMClient, Message, _Meter
+from posting.llm.config import CallOptions, LLMConfig
+from posting.llm.errors import LLMError, LLMUsage
+from posting.llm.output import DraftInvalid, _json_object
 from posting.models import ComplianceRule
 
 logger = logging.getLogger(__name__)

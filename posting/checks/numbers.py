@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from posting.checks.numerals import (
+    CN_DIGITS,
+    START,
+    Number,
+    read_number,
+)
 from posting.checks.text import fold_pattern, to_simplified
 from posting.checks.types import Field
 
@@ -47,14 +53,6 @@ def _p(pattern: str) -> re.Pattern[str]:
     # Patterns are written in Traditional characters and folded the way the text is.
     return re.compile(fold_pattern(pattern), re.IGNORECASE)
 
-
-_ARABIC = re.compile(r"(?:\d{1,3}(?:,\d{3})+(?![\d])|\d+)(?:\.\d+)?")
-_CN_CHARS = to_simplified("零〇一二兩三四五六七八九十百千")
-_CN = re.compile(f"[{_CN_CHARS}]+")
-_CN_DIGITS = {ch: i for i, ch in enumerate(to_simplified("零一二三四五六七八九"))} | {"〇": 0, "两": 2}
-_SMALL_MAGNITUDES = {"十": 10, "百": 100, "千": 1000}
-_BIG_MAGNITUDES = {to_simplified("萬"): 10_000, to_simplified("億"): 100_000_000, "兆": 10**12}
-_START = re.compile(rf"\d|[{_CN_CHARS}]")
 
 _PERCENT_UNIT = _p(r"\s*(%|趴|percent(?![a-z])|個百分點|百分點|pp(?![a-z]))")
 _TENTH_UNIT = _p(r"\s*成(?![交長本立為功員績分果熟效就是會要在也又有不能可])")
@@ -151,68 +149,6 @@ def _narrow_char(char: str) -> str:
 # --- Reading one number -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Number:
-    value: float
-    precision: float
-    end: int
-    chinese: bool
-    magnified: bool
-
-
-def _cn_value(digits: str) -> float:
-    total = 0
-    current = 0
-    for char in digits:
-        if char in _CN_DIGITS:
-            current = current * 10 + _CN_DIGITS[char]
-        elif char in _SMALL_MAGNITUDES:
-            total += (current or 1) * _SMALL_MAGNITUDES[char]
-            current = 0
-    return float(total + current)
-
-
-def _read_term(text: str, pos: int) -> _Number | None:
-    arabic = _ARABIC.match(text, pos)
-    if arabic is not None:
-        raw = arabic.group().replace(",", "")
-        decimals = len(raw.split(".")[1]) if "." in raw else 0
-        value, precision, end, chinese = float(raw), 10.0**-decimals, arabic.end(), False
-    else:
-        chinese_match = _CN.match(text, pos)
-        if chinese_match is None:
-            return None
-        value, precision, end, chinese = _cn_value(chinese_match.group()), 1.0, chinese_match.end(), True
-    magnified = False
-    if not chinese and end < len(text) and text[end] in _SMALL_MAGNITUDES:
-        value, precision = value * _SMALL_MAGNITUDES[text[end]], precision * _SMALL_MAGNITUDES[text[end]]
-        end += 1
-    if end < len(text) and text[end] in _BIG_MAGNITUDES:
-        factor = _BIG_MAGNITUDES[text[end]]
-        value, precision, end, magnified = value * factor, precision * factor, end + 1, True
-    return _Number(value=value, precision=precision, end=end, chinese=chinese, magnified=magnified)
-
-
-def read_number(text: str, pos: int) -> _Number | None:
-    """A number at pos, compounds included: 「12億3,456萬」, 「1萬2千」."""
-    first = _read_term(text, pos)
-    if first is None:
-        return None
-    number = first
-    while number.magnified and number.end < len(text) and _START.match(text, number.end):
-        following = _read_term(text, number.end)
-        if following is None or following.value >= number.precision:
-            break
-        number = _Number(
-            value=number.value + following.value,
-            precision=following.precision,
-            end=following.end,
-            chinese=number.chinese and following.chinese,
-            magnified=following.magnified,
-        )
-    return number
-
-
 # --- Classifying a number ---------------------------------------------------------------------------
 
 
@@ -224,7 +160,7 @@ class _Unit:
     extra: float = 0.0
 
 
-def _unit_after(text: str, number: _Number) -> _Unit:
+def _unit_after(text: str, number: Number) -> _Unit:
     pos = number.end
     match = _PERCENT_UNIT.match(text, pos)
     if match:
@@ -251,8 +187,8 @@ def _tenths(text: str, end: int) -> _Unit:
     """「三成」 is 30%, 「兩成半」 25%, 「七成五」 75%."""
     if end < len(text) and text[end] == "半":
         return _Unit("percent", end + 1, factor=10, extra=5)
-    if end < len(text) and (text[end].isdigit() or text[end] in _CN_DIGITS):
-        digit = int(text[end]) if text[end].isdigit() else _CN_DIGITS[text[end]]
+    if end < len(text) and (text[end].isdigit() or text[end] in CN_DIGITS):
+        digit = int(text[end]) if text[end].isdigit() else CN_DIGITS[text[end]]
         return _Unit("percent", end + 1, factor=10, extra=digit)
     return _Unit("percent", end, factor=10)
 
@@ -341,7 +277,7 @@ def _ends_with_digit(text: str) -> bool:
     return bool(text.rstrip()) and text.rstrip()[-1].isdigit()
 
 
-def _classify(prefix: _Prefix, unit: _Unit, number: _Number) -> tuple[Kind, tuple[float, ...]] | None:
+def _classify(prefix: _Prefix, unit: _Unit, number: Number) -> tuple[Kind, tuple[float, ...]] | None:
     """The figure's kind and any other readings of its value, or None when it is not a market figure."""
     context = prefix.context
     # 「RSI來到70」: an indicator reading, not a price, unless a unit says otherwise.
@@ -358,7 +294,7 @@ def _classify(prefix: _Prefix, unit: _Unit, number: _Number) -> tuple[Kind, tupl
     return _bare_kind(context, number, prefix)
 
 
-def _money_kind(context: str | None, number: _Number, prefix: _Prefix) -> Kind:
+def _money_kind(context: str | None, number: Number, prefix: _Prefix) -> Kind:
     if number.magnified or number.value >= 1_000_000:
         return "turnover" if context == "turnover" else "amount"
     if context in ("up", "down", "neutral") or prefix.sign is not None:
@@ -368,9 +304,7 @@ def _money_kind(context: str | None, number: _Number, prefix: _Prefix) -> Kind:
     return "price"
 
 
-def _bare_kind(
-    context: str | None, number: _Number, prefix: _Prefix
-) -> tuple[Kind, tuple[float, ...]] | None:
+def _bare_kind(context: str | None, number: Number, prefix: _Prefix) -> tuple[Kind, tuple[float, ...]] | None:
     if number.chinese:
         return None
     if number.magnified:
@@ -409,7 +343,7 @@ def extract_figures(text: str, *, field: Field = "body", skip_codes: Iterable[st
     masked = _masked_spans(prepared, skip_codes)
     figures: list[Figure] = []
     pos = 0
-    while (found := _START.search(prepared, pos)) is not None:
+    while (found := START.search(prepared, pos)) is not None:
         start = found.start()
         mask_end = _mask_end(masked, start)
         if mask_end is not None:
@@ -455,7 +389,7 @@ def _figure_at(original: str, text: str, start: int, field: Field) -> tuple[Figu
     return _build(original, text, start, number, unit, prefix, kind, alternatives, high, field)
 
 
-def _range_end(text: str, number: _Number) -> tuple[_Number, _Unit] | None:
+def _range_end(text: str, number: Number) -> tuple[Number, _Unit] | None:
     connector = _RANGE.match(text, number.end)
     if connector is None:
         return None
@@ -470,7 +404,7 @@ def _build(
     original: str,
     text: str,
     start: int,
-    number: _Number,
+    number: Number,
     unit: _Unit,
     prefix: _Prefix,
     kind: Kind,
@@ -506,10 +440,6 @@ def _build(
         forecast=prefix.context == "forecast",
     )
     return figure, max(end, number.end)
-
-
-def with_field(figures: Iterable[Figure], field: Field) -> list[Figure]:
-    return [replace(figure, field=field) for figure in figures]
 
 
 @lru_cache(maxsize=256)

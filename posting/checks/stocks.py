@@ -29,12 +29,6 @@ class StockDirectory:
     names: dict[str, str]  # folded name -> code
     name_lengths: tuple[int, ...]
 
-    def name_of(self, code: str) -> str | None:
-        for name, name_code in self.names.items():
-            if name_code == code:
-                return name
-        return None
-
     def codes_in(self, folded: str) -> list[str]:
         return [match.group() for match in _CODE.finditer(folded) if match.group() in self.codes]
 

@@ -1,4 +1,4 @@
-"""Generation batches (posting/batches.py): a request for drafts and the items it owes."""
+"""Generation batches (posting/generation/batches.py): a request for drafts and the items it owes."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class GenerationBatch(models.Model):
         default=Writer.LLM,
         help_text=_("Decided at the start; a failed LLM call is never replaced by the template."),
     )
-    # The one queued or running task allowed to work on the batch (posting/batches.py): a task whose
+    # The one queued or running task allowed to work on the batch (posting/generation/batches.py): a task whose
     # token is not this one was superseded and exits. The deadline is when a queued task must have
     # started, or when a running task's lease ends; past it the sweeper hands the batch to a new task.
     runner_token = models.CharField(_("runner token"), max_length=32, blank=True, editable=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -86,10 +85,3 @@ class ComplianceRule(models.Model):
 
     def __str__(self) -> str:
         return self.code
-
-    def clean(self) -> None:
-        from posting.checks.compliance import rule_validation_errors
-
-        errors = rule_validation_errors(self)
-        if errors:
-            raise ValidationError(errors)

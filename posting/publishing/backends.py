@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 
 from kols.crypto import Secret
 from kols.models import KOL, Platform, PlatformAccount
-from posting.clients.cmoney import Article, CMoneyClient, PlatformError, create_body
-from posting.clients.webhook import WebhookClient
 from posting.models import Backend, Post, PublishAttempt
 from posting.publishing import accounts
+from posting.publishing.clients.cmoney import Article, CMoneyClient, PlatformError, create_body
+from posting.publishing.clients.webhook import WebhookClient
 from posting.tags import TagError, bare_stock_code, commodity_tags_build
 
 T = TypeVar("T")

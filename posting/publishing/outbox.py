@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.exceptions import ConflictError
-from posting import services
+from posting.lifecycle import transitions
 from posting.models import OPEN_PUBLICATION_STATES, Post, Publication
 from posting.models import PublicationStatus as S
 from posting.publishing import accounts
@@ -140,7 +140,7 @@ def publication_publish_now(*, post: Post, by: Any) -> Publication:
     with transaction.atomic():
         post = Post.objects.select_for_update().get(pk=post.pk)
         if post.status not in _READY_POST_STATES:
-            raise services.TransitionNotAllowed(
+            raise transitions.TransitionNotAllowed(
                 _("Only an approved or scheduled post can be published; this one is %(status)s.")
                 % {"status": post.get_status_display()}
             )
@@ -198,5 +198,5 @@ def publication_retry(*, publication: Publication, by: Any) -> Publication:
     post = Post.objects.get(pk=publication.post_id)
     with transaction.atomic():
         if post.status == Post.Status.FAILED:
-            post = services.post_retry(post=post, by=actor)
+            post = transitions.post_retry(post=post, by=actor)
         return publication_publish_now(post=post, by=actor)

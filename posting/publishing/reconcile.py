@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.exceptions import ConflictError
-from posting import services
+from posting.lifecycle import transitions
+from posting.lifecycle.transitions import Actor
 from posting.models import Post, Publication
 from posting.models import PublicationStatus as S
 from posting.publishing.backends import Publisher, SendFailed, publisher_for
@@ -33,7 +34,6 @@ from posting.publishing.sending import (
     _save_attempts,
     enqueue_send,
 )
-from posting.services import Actor
 
 # --- After a worker died: reconcile -----------------------------------------------------------------
 
@@ -98,7 +98,7 @@ def _article_id_from(url: str, backend: str) -> tuple[str, str]:
     if match:
         return match.group("id"), value.split("#")[0].split("?")[0].rstrip("/")
     if re.fullmatch(r"[A-Za-z0-9_-]+", value):
-        from posting.clients.cmoney import article_url
+        from posting.publishing.clients.cmoney import article_url
 
         return value, article_url(value)
     raise PublishingError(
@@ -140,7 +140,7 @@ def publication_confirm(*, publication: Publication, by: Any, url: str) -> Publi
             _("It is on the forum: %(url)s %(note)s") % {"url": address, "note": note},
         )
         if post.status == Post.Status.PUBLISHING:
-            services.post_mark_published(
+            transitions.post_mark_published(
                 post=post, by=PUBLISHER, platform_post_id=article_id, platform_post_url=address, at=now,
                 note=_("confirmed by %(who)s") % {"who": who},
             )  # fmt: skip
@@ -224,7 +224,7 @@ def publication_unpublish(*, post: Post, by: Any) -> Publication:
         )
         post = Post.objects.select_for_update().get(pk=publication.post_id)
         if post.status == Post.Status.PUBLISHED:
-            services.post_unpublish(post=post, by=actor, note=note)
+            transitions.post_unpublish(post=post, by=actor, note=note)
         else:  # the article is gone either way; record it without inventing a status change
             _audit(post, actor, "unpublish", note)
     publication.refresh_from_db()

@@ -22,13 +22,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.exceptions import ServiceError
+from config.queue import task_enqueue_on_commit
 from kols.models import KOL, PlatformAccount
-from posting import services
+from posting.lifecycle import transitions
+from posting.lifecycle.transitions import Actor, NotPermitted
 from posting.models import AuditEvent, Post, Publication, PublishAttempt
 from posting.models import PublicationStatus as S
 from posting.publishing import accounts, pace
 from posting.publishing.backends import Outgoing, Publisher, SendFailed, Sent, outgoing_for, publisher_for
-from posting.services import Actor, NotPermitted
 from posting.tags import TagError
 
 logger = logging.getLogger(__name__)
@@ -86,16 +87,12 @@ def _audit(post: Post, actor: Actor, action: str, note: str, *, to_status: str |
 
 
 def enqueue_send(publication_id: int, *, at: dt.datetime, now: dt.datetime) -> None:
-    """Queue the publish task after the surrounding transaction commits (now, or ``at``)."""
+    """Queue the publish task after the surrounding transaction commits (now, or ``at``).
+
+    A broker outage must not undo what committed; the sweeper re-queues from task_eta.
+    """
     countdown = max(0.0, (at - now).total_seconds())
-
-    def send() -> None:
-        from posting.tasks import publish_publication
-
-        publish_publication.apply_async(args=(publication_id,), countdown=countdown)
-
-    # robust: a broker outage must not undo what committed; the sweeper re-queues from task_eta.
-    transaction.on_commit(send, robust=True)
+    task_enqueue_on_commit("posting.publish_publication", args=(publication_id,), countdown=countdown)
 
 
 # --- The send ---------------------------------------------------------------------------------------
@@ -214,7 +211,7 @@ def _cancel(publication: Publication, post: Post, reason: str, now: dt.datetime)
     if not changed:
         return
     if post.status == Post.Status.PUBLISHING:
-        services.post_mark_failed(post=post, by=PUBLISHER, error=reason)
+        transitions.post_mark_failed(post=post, by=PUBLISHER, error=reason)
     else:
         _audit(post, PUBLISHER, "publish_cancelled", reason)
 
@@ -247,7 +244,7 @@ def _claim(
     if not changed:
         return False
     if post.status in _READY_POST_STATES:
-        services.post_start_publishing(post=post, by=PUBLISHER, version=publication.post_version)
+        transitions.post_start_publishing(post=post, by=PUBLISHER, version=publication.post_version)
     publication.refresh_from_db()
     return True
 
@@ -339,7 +336,7 @@ def _record_success(publication: Publication, publisher: Publisher, sent: Sent) 
             else sent.url
         )
         if post.status == Post.Status.PUBLISHING:
-            services.post_mark_published(
+            transitions.post_mark_published(
                 post=post, by=PUBLISHER, platform_post_id=sent.platform_post_id, platform_post_url=sent.url, at=now,
                 note=note,
             )  # fmt: skip
@@ -367,7 +364,7 @@ def _record_failure(publication: Publication, publisher: Publisher, failure: Sen
                 status=S.FAILED_PERMANENT, finished_at=now, **fields
             )
             if post.status == Post.Status.PUBLISHING:
-                services.post_mark_failed(post=post, by=PUBLISHER, error=message)
+                transitions.post_mark_failed(post=post, by=PUBLISHER, error=message)
             return SendResult(S.FAILED_PERMANENT, message)
         Publication.objects.filter(pk=current.pk, status=S.SENDING).update(status=S.UNKNOWN, **fields)
         _audit(post, PUBLISHER, "publish_unknown", message)

@@ -18,7 +18,6 @@ from scheduling.triggers import intraday, movers, news, screens
 from scheduling.triggers.config import trigger_config_clean
 from scheduling.triggers.errors import (
     IntradaySourceMissing,
-    NewsStorageUnavailable,
     TriggerConfigError,
     TriggerDataMissing,
     UnknownIndustryError,
@@ -70,7 +69,6 @@ __all__ = [
     "Candidate",
     "Exclusion",
     "IntradaySourceMissing",
-    "NewsStorageUnavailable",
     "TriggerConfigError",
     "TriggerDataMissing",
     "TriggerResult",

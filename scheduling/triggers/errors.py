@@ -23,11 +23,6 @@ class UnknownIndustryError(ServiceError):
     code = "unknown_industry"
 
 
-class NewsStorageUnavailable(ServiceError):
-    code = "news_storage_unavailable"
-    status_code = 409
-
-
 class IntradaySourceMissing(ServiceError):
     code = "intraday_source_missing"
     status_code = 409

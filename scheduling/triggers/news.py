@@ -1,7 +1,6 @@
-"""Triggers on stored news: stocks named in matching headlines, and macro topics.
+"""Triggers on stored news (market.NewsItem): stocks named in matching headlines, and macro topics.
 
-The news model belongs to the market app and is looked up at run time, so these triggers say plainly
-that news storage is missing instead of failing at import time, and never stand in invented headlines.
+They read only headlines that were really fetched; a topic with no matching headline says so.
 """
 
 from __future__ import annotations
@@ -13,30 +12,17 @@ from operator import or_
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from market.models import NewsItem
 from scheduling.trigger_types import TriggerType
-from scheduling.triggers.errors import NewsStorageUnavailable
 from scheduling.triggers.results import Exclusion, Pick, TriggerResult, candidates_rank
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 _HEADLINES_PER_REASON = 3
-
-
-def _news_model() -> type[Model]:
-    try:
-        return apps.get_model("market", "NewsItem")
-    except LookupError as exc:
-        raise NewsStorageUnavailable(
-            _(
-                "News storage is not available (the market app has no NewsItem model), so the news "
-                "trigger cannot run."
-            )
-        ) from exc
 
 
 def _window(hours: int, as_of: dt.date | None) -> tuple[dt.datetime, dt.datetime]:
@@ -72,10 +58,9 @@ def _matching(terms: list[str], start: dt.datetime, end: dt.datetime, *fields: s
 
     Items without a publish time count at the time we fetched them (the latest they can be from).
     """
-    model = _news_model()
     matches = reduce(or_, (Q(title__icontains=term) | Q(snippet__icontains=term) for term in terms))
     return list(
-        model._default_manager.annotate(at=Coalesce("published_at", "fetched_at"))
+        NewsItem.objects.annotate(at=Coalesce("published_at", "fetched_at"))
         .filter(matches, at__gt=start, at__lte=end)
         .order_by("-at", "-id")
         .values("id", "title", "snippet", "url", "source", "at", *fields)
@@ -196,17 +181,11 @@ def macro(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
     topics: list[str] = config["topics"]
     start, end = _window(config["window_hours"], as_of)
     notes = [_window_note(start, end)]
-    try:
-        headlines = [_headline(row) for row in _matching(topics, start, end)]
-    except NewsStorageUnavailable:
-        if config["require_news"]:
-            raise
-        headlines = None
-        notes = [_("News storage is not available: topics are offered as configured, without headlines.")]
+    headlines = [_headline(row) for row in _matching(topics, start, end)]
     picks: list[Pick] = []
     excluded: list[Exclusion] = []
     for position, topic in enumerate(topics):
-        found = None if headlines is None else [item for item in headlines if _terms_in(item, [topic])]
+        found = [item for item in headlines if _terms_in(item, [topic])]
         if found == [] and config["require_news"]:
             excluded.append(_topic_without_news(topic, config))
             continue
@@ -234,19 +213,19 @@ def _topic_without_news(topic: str, config: dict[str, Any]) -> Exclusion:
     )
 
 
-def _macro_pick(topic: str, position: int, found: list[Headline] | None, config: dict[str, Any]) -> Pick:
-    reason: dict[str, Any] = {"code": "macro_topic", "topic": topic, "window_hours": config["window_hours"]}
-    if found is None:
-        reason["news_count"] = None
-        summary = _("Macro topic %(topic)s, as configured (no news storage to check).") % {"topic": topic}
-    else:
-        reason["news_count"] = len(found)
-        reason["headlines"] = [item.as_reason() for item in found[:_HEADLINES_PER_REASON]]
-        summary = _("Macro topic %(topic)s: %(count)s matching headline(s) in the last %(hours)s hours.") % {
-            "topic": topic,
-            "count": len(found),
-            "hours": config["window_hours"],
-        }
-    count = len(found or [])
+def _macro_pick(topic: str, position: int, found: list[Headline], config: dict[str, Any]) -> Pick:
+    reason: dict[str, Any] = {
+        "code": "macro_topic",
+        "topic": topic,
+        "window_hours": config["window_hours"],
+        "news_count": len(found),
+        "headlines": [item.as_reason() for item in found[:_HEADLINES_PER_REASON]],
+    }
+    summary = _("Macro topic %(topic)s: %(count)s matching headline(s) in the last %(hours)s hours.") % {
+        "topic": topic,
+        "count": len(found),
+        "hours": config["window_hours"],
+    }
+    count = len(found)
     # More coverage first; among equals, the order the topics were configured in.
     return Pick(order=(-count, position), score=float(count), summary=summary, reasons=[reason], topic=topic)

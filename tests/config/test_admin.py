@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from posting.services import post_create_draft
+from posting.review.services import post_create_draft
 from tests.factories import (
     DailyQuoteFactory,
     GenerationBatchFactory,
@@ -86,8 +86,10 @@ def test_a_writer_cannot_open_kol_or_account_pages(writer: User) -> None:
     client = Client()
     client.force_login(writer)
     account = PlatformAccountFactory()
-    assert client.get(reverse("admin:kols_kol_change", args=[account.kol_id])).status_code in (200, 302, 403)
-    # A writer may view KOLs (read-only) but never accounts.
+    # A writer may view a KOL (read-only: the page has no save button) but never accounts.
+    kol_page = client.get(reverse("admin:kols_kol_change", args=[account.kol_id]))
+    assert kol_page.status_code == 200
+    assert 'name="_save"' not in kol_page.content.decode()
     assert client.get(reverse("admin:kols_platformaccount_changelist")).status_code == 403
     assert client.get(reverse("admin:scheduling_schedule_add")).status_code == 403
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import Page, expect
 
 from posting.models import Post
-from posting.services import post_create_draft
+from posting.review.services import post_create_draft
 from tests.factories import KOLFactory, StockFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e, pytest.mark.default_language]

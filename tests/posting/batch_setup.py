@@ -25,7 +25,8 @@ from django.apps import apps
 
 from kols.models import KOL, PromptTemplate
 from market.models import Stock
-from posting.clients.llm import LLMClient, LLMConfig
+from posting.llm.client import LLMClient
+from posting.llm.config import LLMConfig
 from tests.factories import DailyQuoteFactory, KOLFactory, StockFactory
 from tests.posting.fake_llm import completion, error
 

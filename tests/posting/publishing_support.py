@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from kols.crypto import Secret
+from posting.lifecycle.transitions import Actor
 from posting.models import Post, Publication
 from posting.publishing.outbox import publication_publish_now, publication_send
-from posting.services import Actor, post_approve, post_create_draft
+from posting.review.services import post_approve, post_create_draft
 from tests.factories import KOLFactory, PlatformAccountFactory, StockFactory
 from tests.posting.fake_platform import FakePlatform
 

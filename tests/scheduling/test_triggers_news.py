@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from market.models import Stock
-from scheduling.triggers import NewsStorageUnavailable, TriggerResult, trigger_evaluate
+from scheduling.triggers import TriggerResult, trigger_evaluate
 from tests.factories import StockFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,31 +35,10 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=TAIPEI)
 
 
-def _news_model_exists() -> bool:
-    try:
-        apps.get_model("market", "NewsItem")
-    except LookupError:
-        return False
-    return True
-
-
-needs_news_model = pytest.mark.skipif(
-    not _news_model_exists(), reason="market.NewsItem (H1's news storage) is not in this tree yet"
-)
-
-
 @pytest.fixture
 def frozen() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def without_news_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app registry as it is before the market app has a NewsItem model."""
-    models = apps.get_app_config("market").models
-    if "newsitem" in models:
-        monkeypatch.delitem(models, "newsitem")
 
 
 def _item(
@@ -112,7 +90,6 @@ def codes(result: TriggerResult) -> list[str]:
 # --- news ----------------------------------------------------------------------------------------------
 
 
-@needs_news_model
 def test_news_ranks_stocks_by_matching_headlines_in_the_window(headlines: dict[str, Stock]) -> None:
     result = trigger_evaluate(trigger_type="news", config={"keywords": ["AI"]})
     assert codes(result) == ["1001", "3231", "2382"]
@@ -128,14 +105,12 @@ def test_news_ranks_stocks_by_matching_headlines_in_the_window(headlines: dict[s
     assert any("1 matching headline" in note for note in result.notes)
 
 
-@needs_news_model
 def test_news_matches_any_keyword_and_breaks_ties_by_the_latest_headline(headlines: dict[str, Stock]) -> None:
     result = trigger_evaluate(trigger_type="news", config={"keywords": ["運價", "AI"]})
     assert codes(result) == ["1001", "3231", "2603", "2382"]
     assert result.candidates[2].reasons[0]["keywords"] == ["運價"]
 
 
-@needs_news_model
 def test_news_window_is_configurable(headlines: dict[str, Stock]) -> None:
     result = trigger_evaluate(trigger_type="news", config={"keywords": ["AI"], "window_hours": 36})
     # 2382 now has two headlines too; among equals the most recent headline ranks first.
@@ -143,38 +118,27 @@ def test_news_window_is_configurable(headlines: dict[str, Stock]) -> None:
     assert result.candidates[2].reasons[0]["news_count"] == 2
 
 
-@needs_news_model
 def test_news_as_of_an_earlier_day_looks_at_that_day(headlines: dict[str, Stock]) -> None:
     result = trigger_evaluate(trigger_type="news", config={"keywords": ["AI"]}, as_of=dt.date(2026, 11, 19))
     assert codes(result) == ["2382"]
     assert result.candidates[0].reasons[0]["headlines"][0]["title"] == "AI概念股大漲"
 
 
-@needs_news_model
 def test_news_with_no_matching_headline_returns_no_candidates(headlines: dict[str, Stock]) -> None:
     result = trigger_evaluate(trigger_type="news", config={"keywords": ["量子"]})
     assert result.candidates == []
     assert result.matched == 0
 
 
-@needs_news_model
 def test_news_reads_only_in_one_query_plus_the_stocks(headlines: dict[str, Stock]) -> None:
     with CaptureQueriesContext(connection) as queries:
         trigger_evaluate(trigger_type="news", config={"keywords": ["AI", "運價"]})
     assert [query["sql"].split()[0] for query in queries.captured_queries] == ["SELECT", "SELECT"]
 
 
-def test_news_without_news_storage_says_so_instead_of_inventing_news(without_news_model: None) -> None:
-    with pytest.raises(NewsStorageUnavailable) as error:
-        trigger_evaluate(trigger_type="news", config={"keywords": ["AI"]})
-    assert "News storage is not available" in error.value.message
-    assert error.value.code == "news_storage_unavailable"
-
-
 # --- macro ---------------------------------------------------------------------------------------------
 
 
-@needs_news_model
 def test_macro_offers_configured_topics_ranked_by_matching_news(headlines: dict[str, Stock]) -> None:
     result = trigger_evaluate(trigger_type="macro", config={"topics": ["匯率", "升息", "通膨"]})
     assert [candidate.topic for candidate in result.candidates] == ["升息", "匯率", "通膨"]
@@ -186,23 +150,7 @@ def test_macro_offers_configured_topics_ranked_by_matching_news(headlines: dict[
     assert result.candidates[1].reasons[0]["news_count"] == 0
 
 
-@needs_news_model
 def test_macro_can_require_news_for_a_topic(headlines: dict[str, Stock]) -> None:
     result = trigger_evaluate(trigger_type="macro", config={"topics": ["匯率", "升息"], "require_news": True})
     assert [candidate.topic for candidate in result.candidates] == ["升息"]
     assert [(exclusion.topic, exclusion.code) for exclusion in result.excluded] == [("匯率", "no_news")]
-
-
-@pytest.mark.usefixtures("frozen")
-def test_macro_without_news_storage_offers_the_topics_as_configured(without_news_model: None) -> None:
-    result = trigger_evaluate(trigger_type="macro", config={"topics": ["升息", "匯率"]})
-    assert [candidate.topic for candidate in result.candidates] == ["升息", "匯率"]
-    assert result.candidates[0].reasons == [
-        {"code": "macro_topic", "topic": "升息", "window_hours": 24, "news_count": None}
-    ]
-    assert "without headlines" in result.notes[0]
-
-
-def test_macro_requiring_news_without_news_storage_is_refused(without_news_model: None) -> None:
-    with pytest.raises(NewsStorageUnavailable):
-        trigger_evaluate(trigger_type="macro", config={"topics": ["升息"], "require_news": True})

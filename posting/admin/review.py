@@ -1,0 +1,498 @@
+"""The review desk: the queue reviewers live in, and the post page they decide on.
+
+Every decision calls a service in posting/review/services.py; this module only displays and routes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    ChoicesDropdownFilter,
+    RangeDateFilter,
+)
+from unfold.decorators import display
+
+from config.exceptions import ServiceError
+from posting.admin.review_forms import QUEUE, IndustryFilter, ReasonForm, ReviewForm, ReviewStatusFilter
+from posting.generation import regenerate
+from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
+from posting.models import Approval, GenerationBatch, Post
+from posting.publishing.selectors import publishing_panel
+from posting.publishing.slots import next_free_slots
+from posting.review import services
+from posting.review.locks import edit_lock_acquire, edit_lock_release
+from posting.review.rendering import highlight, platform_preview
+from posting.review.selectors import revision_history
+
+BULK_ACTIONS: dict[str, dict[str, Any]] = {
+    "approve": {"label": gettext_lazy("Approve"), "reason": False},
+    "reject": {"label": gettext_lazy("Reject"), "reason": True},
+    "request_changes": {"label": gettext_lazy("Request changes"), "reason": True},
+    "schedule": {"label": gettext_lazy("Schedule into the next free slots"), "reason": False},
+    "regenerate": {"label": gettext_lazy("Regenerate"), "reason": False},
+}
+
+
+class PostReviewAdmin(ModelAdmin):
+    list_display = [
+        "title",
+        "kol",
+        "stock_display",
+        "risk_badge",
+        "quality_display",
+        "duplicate_flag",
+        "generator",
+        "trigger_type",
+        "status",
+        "age",
+    ]
+    list_display_links = ["title"]
+    list_filter = [
+        ReviewStatusFilter,
+        ("kol", AutocompleteSelectFilter),
+        ("kol__persona", ChoicesDropdownFilter),
+        ("stock", AutocompleteSelectFilter),
+        IndustryFilter,
+        ("risk_level", ChoicesDropdownFilter),
+        ("generator", ChoicesDropdownFilter),
+        ("batch", AutocompleteSelectFilter),
+        ("created_at", RangeDateFilter),
+    ]
+    list_filter_submit = True
+    list_select_related = ["kol", "stock"]
+    search_fields = ["title", "body", "stock__code", "stock__name"]
+    search_help_text = gettext_lazy("Title, body, stock code or name")
+    autocomplete_fields = ["kol", "stock"]
+    show_full_result_count = False
+    list_per_page = 50
+    actions = [
+        "approve_selected",
+        "reject_selected",
+        "request_changes_selected",
+        "schedule_selected",
+        "regenerate_selected",
+    ]
+    change_form_template = "admin/posting/post/review.html"
+
+    # --- The queue ----------------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
+        # Only what the list shows: the body and JSON blobs stay in the database.
+        return (
+            super()
+            .get_queryset(request)
+            .only(
+                "id",
+                "title",
+                "status",
+                "risk_level",
+                "risk_rank",
+                "quality_score",
+                "generator",
+                "trigger_type",
+                "created_at",
+                "check_summary",
+                "kol__nickname",
+                "kol__serial",
+                "stock__code",
+                "stock__name",
+            )
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        status = request.GET.get("status") or QUEUE
+        if status in (QUEUE, Post.Status.PENDING_REVIEW):
+            return ["risk_rank", "created_at", "id"]  # riskiest first, then oldest
+        return ["-created_at", "-id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("posting.review_post"))
+
+    @admin.display(description=gettext_lazy("stock"), ordering="stock__code")
+    def stock_display(self, obj: Post) -> str:
+        return f"{obj.stock.code} {obj.stock.name}" if obj.stock else _("(topic)")
+
+    @display(
+        description=gettext_lazy("risk"),
+        ordering="risk_rank",
+        label={"blocked": "danger", "high": "warning", "medium": "info", "low": "success"},
+    )
+    def risk_badge(self, obj: Post) -> tuple[str, str]:
+        return obj.risk_level or "", obj.get_risk_level_display() or _("unchecked")
+
+    @admin.display(description=gettext_lazy("quality"), ordering="quality_score")
+    def quality_display(self, obj: Post) -> str:
+        return "—" if obj.quality_score is None else f"{obj.quality_score:.2f}"
+
+    @admin.display(description=gettext_lazy("duplicate"), boolean=True)
+    def duplicate_flag(self, obj: Post) -> bool:
+        return bool((obj.check_summary or {}).get("duplicate"))
+
+    @admin.display(description=gettext_lazy("age"), ordering="created_at")
+    def age(self, obj: Post) -> str:
+        return timesince(obj.created_at)
+
+    # --- Bulk actions, each behind a confirmation page -----------------------------------------------
+
+    @admin.action(description=gettext_lazy("Approve selected posts"), permissions=["review"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Post]) -> HttpResponse | None:
+        return self._bulk(
+            request, queryset, "approve", lambda post, _r: services.post_approve(post=post, by=request.user)
+        )
+
+    @admin.action(description=gettext_lazy("Reject selected posts"), permissions=["review"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Post]) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "reject",
+            lambda post, reason: services.post_reject(post=post, by=request.user, reason=reason),
+        )
+
+    @admin.action(description=gettext_lazy("Request changes on selected posts"), permissions=["review"])
+    def request_changes_selected(self, request: HttpRequest, queryset: QuerySet[Post]) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "request_changes",
+            lambda post, note: services.post_request_changes(post=post, by=request.user, note=note),
+        )
+
+    @admin.action(
+        description=gettext_lazy("Schedule selected posts into the next free slots"), permissions=["review"]
+    )
+    def schedule_selected(self, request: HttpRequest, queryset: QuerySet[Post]) -> HttpResponse | None:
+        posts = list(queryset.select_related("kol"))
+        slots = next_free_slots(posts=posts) if request.POST.get("confirm") else {}
+
+        def schedule(post: Post, _reason: str) -> Post:
+            slot = slots.get(post.pk)
+            if slot is None:
+                raise ServiceError(_("No free slot in the next two weeks"), code="no_free_slot")
+            return services.post_schedule(post=post, by=request.user, at=slot)
+
+        return self._bulk(request, queryset, "schedule", schedule)
+
+    @admin.action(description=gettext_lazy("Regenerate selected posts"), permissions=["review"])
+    def regenerate_selected(self, request: HttpRequest, queryset: QuerySet[Post]) -> HttpResponse | None:
+        if not request.POST.get("confirm"):
+            return self._confirmation(request, queryset, "regenerate", None, plans=True)
+        try:
+            self._report_regenerated(request, regenerate.posts_regenerate(posts=queryset, by=request.user))
+        except ServiceError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+        return None
+
+    def _report_regenerated(self, request: HttpRequest, result: regenerate.RegenerateResult) -> None:
+        """Counts per reason like the other actions, and a link to each batch's progress page."""
+        count = len(result.regenerated)
+        if count:
+            message = ngettext(
+                "Regenerate: {count} new draft is being written ({batches}).",
+                "Regenerate: {count} new drafts are being written ({batches}).",
+                count,
+            )
+            self.message_user(
+                request, format_html(message, count=count, batches=_batch_links(result.batches))
+            )
+        else:
+            self.message_user(request, _("Regenerate: nothing started."), level=messages.WARNING)
+        self._report_refusals(request, result.refused_by_reason())
+
+    def _report_refusals(self, request: HttpRequest, refused: Counter[str]) -> None:
+        if refused:
+            details = "; ".join(f"{count} × {reason}" for reason, count in refused.most_common())
+            self.message_user(
+                request, _("Not done: %(details)s") % {"details": details}, level=messages.WARNING
+            )
+
+    def _bulk(
+        self, request: HttpRequest, queryset: QuerySet[Post], name: str, apply: Callable[[Post, str], Post]
+    ) -> HttpResponse | None:
+        spec = BULK_ACTIONS[name]
+        form = ReasonForm(request.POST if request.POST.get("confirm") else None) if spec["reason"] else None
+        if not request.POST.get("confirm") or (form is not None and not form.is_valid()):
+            return self._confirmation(request, queryset, name, form)
+        reason = form.cleaned_data["reason"] if form is not None else ""
+        done, refused = 0, Counter[str]()
+        for post in queryset.select_related("kol"):
+            try:
+                apply(post, reason)
+                done += 1
+            except ServiceError as error:
+                refused[
+                    error.message if error.code not in REFUSAL_LABELS else str(REFUSAL_LABELS[error.code])
+                ] += 1
+        self.message_user(
+            request, _("%(action)s: %(count)d done.") % {"action": spec["label"], "count": done}
+        )
+        self._report_refusals(request, refused)
+        return None
+
+    def _confirmation(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Post],
+        name: str,
+        form: forms.Form | None,
+        plans: bool = False,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Confirm: %(action)s") % {"action": BULK_ACTIONS[name]["label"]},
+            "opts": self.model._meta,
+            # Regenerate shows, per post, what will happen: a new draft by which writer, or why not.
+            "plans": regenerate.regenerate_plan(posts=queryset[:500]) if plans else None,
+            "posts": queryset.select_related("kol", "stock")[:500] if not plans else [],
+            "count": queryset.count(),
+            "action_name": request.POST.get("action", ""),
+            "action_label": BULK_ACTIONS[name]["label"],
+            "form": form,
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/posting/post/confirm_action.html", context)
+
+    # --- The post page ------------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        decide = self.admin_site.admin_view(self.decide_view)
+        release = self.admin_site.admin_view(self.release_lock_view)
+        return [
+            path("<uuid:object_id>/decide/", decide, name="posting_post_decide"),
+            path("<uuid:object_id>/release-lock/", release, name="posting_post_release_lock"),
+            *super().get_urls(),
+        ]
+
+    def release_lock_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The post page's beacon when its editor leaves: frees their "X is editing" lock at once."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        edit_lock_release(post_id=object_id, user=request.user)
+        return HttpResponse(status=204)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        post = self.get_object(request, object_id)
+        if post is None or not self.has_view_or_change_permission(request, post):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        can_edit = self.has_change_permission(request, post) and post.status in (
+            EDITABLE_STATES | REOPEN_ON_EDIT_STATES | {Post.Status.PUBLISHED}
+        )
+        form = ReviewForm(initial={"title": post.title, "body": post.body, "version": post.version})
+        if request.method == "POST" and can_edit:
+            form = ReviewForm(request.POST)
+            if form.is_valid():
+                saved = self._save_text(request, post, form)
+                if saved:
+                    edit_lock_release(post_id=post.pk, user=request.user)
+                    return HttpResponseRedirect(request.path)
+        return self._render_review(request, post, form, can_edit)
+
+    def _save_text(self, request: HttpRequest, post: Post, form: ReviewForm) -> bool:
+        try:
+            result = services.post_update_text(
+                post=post,
+                by=request.user,
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ServiceError as error:
+            # The person's text stays in the form: nothing is lost.
+            form.add_error(None, error.message)
+            return False
+        if not result.changed:
+            self.message_user(request, _("Nothing changed."))
+        elif result.platform_copy_unchanged:
+            self.message_user(
+                request,
+                _(
+                    "Saved our copy only. The article on the platform is NOT changed (the platform has no edit)."
+                ),
+                level=messages.WARNING,
+            )
+        elif result.reopened:
+            self.message_user(
+                request,
+                _("Saved. The text changed after approval, so it went back to review."),
+                level=messages.WARNING,
+            )
+        else:
+            self.message_user(request, _("Saved; checks re-run."))
+        return True
+
+    def _render_review(
+        self, request: HttpRequest, post: Post, form: ReviewForm, can_edit: bool
+    ) -> TemplateResponse:
+        post = Post.objects.select_related(
+            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from"
+        ).get(pk=post.pk)
+        holder = edit_lock_acquire(post_id=post.pk, user=request.user) if can_edit else None
+        findings = post.check_findings or []
+        closest_id = (post.check_summary or {}).get("closest_post_id")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": post.title,
+            "opts": self.opts,
+            "original": post,
+            "post": post,
+            "form": form,
+            "can_edit": can_edit,
+            "lock_holder": holder,
+            "title_html": highlight(post.title, findings, field="title"),
+            "body_html": highlight(post.body, findings, field="body"),
+            "findings": findings,
+            "preview": platform_preview(title=post.title, body=post.body, tags=post.commodity_tags),
+            "snapshot_rows": _snapshot_rows(post.market_snapshot),
+            "closest_url": reverse("admin:posting_post_change", args=[closest_id]) if closest_id else "",
+            "revisions": revision_history(post=post),
+            "events": post.events.select_related("actor", "approval")[:50],
+            "approvals": Approval.objects.filter(post=post).select_related("approved_by"),
+            "decisions": self._decisions(request, post),
+            "regenerations": post.regenerations.only("id", "title", "status", "created_at").order_by(
+                "created_at"
+            ),
+            "reason_form": ReasonForm(),
+            "publishing": publishing_panel(post=post, user=request.user),
+            "suggested_slot": timezone.localtime(timezone.now() + dt.timedelta(hours=1)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+    def _decisions(self, request: HttpRequest, post: Post) -> list[str]:
+        if not self.has_review_permission(request):
+            return []
+        offered = [
+            Action.APPROVE,
+            Action.REJECT,
+            Action.REQUEST_CHANGES,
+            Action.SCHEDULE,
+            Action.UNSCHEDULE,
+            Action.REGENERATE,
+        ]
+        return [action for action in offered if post.status in TRANSITIONS[action].sources]
+
+    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The decision buttons of the post page post here; each calls one service."""
+        post = get_object_or_404(Post, pk=object_id)
+        back = HttpResponseRedirect(reverse("admin:posting_post_change", args=[post.pk]))
+        if request.method != "POST":
+            return back
+        action = request.POST.get("decision", "")
+        if action == Action.REGENERATE:
+            return self._regenerate_one(request, post, back)
+        try:
+            self._decide(request, post, action)
+        except ServiceError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return back
+        self.message_user(request, _("%(action)s: done.") % {"action": TRANSITIONS[action].label})
+        return back
+
+    def _regenerate_one(self, request: HttpRequest, post: Post, back: HttpResponse) -> HttpResponse:
+        """The original leaves the queue; the person follows its replacement on the batch page."""
+        try:
+            batch = regenerate.post_regenerate(post=post, by=request.user)
+        except ServiceError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return back
+        self.message_user(
+            request,
+            _(
+                "Regenerate: a new draft is being written in batch #%(id)s; this post was taken out of the queue."
+            )
+            % {"id": batch.pk},
+        )
+        return HttpResponseRedirect(reverse("admin:posting_generationbatch_change", args=[batch.pk]))
+
+    def _decide(self, request: HttpRequest, post: Post, action: str) -> None:
+        user, data = request.user, request.POST
+        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        if action == Action.APPROVE:
+            services.post_approve(post=post, by=user, expected_version=version, note=data.get("note", ""))
+        elif action == Action.REJECT:
+            services.post_reject(post=post, by=user, reason=data.get("reason", ""))
+        elif action == Action.REQUEST_CHANGES:
+            services.post_request_changes(post=post, by=user, note=data.get("reason", ""))
+        elif action == Action.SCHEDULE:
+            services.post_schedule(post=post, by=user, at=_parse_local(data.get("at", "")))
+        elif action == Action.UNSCHEDULE:
+            services.post_unschedule(post=post, by=user)
+        else:
+            raise ServiceError(_("Unknown decision."), code="invalid")
+
+
+REFUSAL_LABELS = {
+    "blocking_findings": gettext_lazy("blocking findings"),
+    "self_approval": gettext_lazy("you last edited the text"),
+    "transition_not_allowed": gettext_lazy("not in a state that allows it"),
+    "edit_conflict": gettext_lazy("changed meanwhile"),
+    "permission_denied": gettext_lazy("no permission"),
+    "no_free_slot": gettext_lazy("no free slot in the next two weeks"),
+}
+
+
+def _batch_links(batches: list[GenerationBatch]) -> SafeString:
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        (
+            (reverse("admin:posting_generationbatch_change", args=[b.pk]), _("batch #%(id)s") % {"id": b.pk})
+            for b in batches
+        ),
+    )
+
+
+def _parse_local(value: str) -> dt.datetime:
+    try:
+        naive = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        message = _("Give the publishing time as YYYY-MM-DD HH:MM (Asia/Taipei).")
+        raise ServiceError(message, code="invalid", fields={"at": [message]}) from exc
+    return timezone.make_aware(naive) if timezone.is_naive(naive) else naive
+
+
+def _snapshot_rows(snapshot: dict[str, Any] | None, prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten the market snapshot into (key, value) rows for display; long series are summarised."""
+    rows: list[tuple[str, str]] = []
+    for key, value in (snapshot or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_snapshot_rows(value, f"{name}."))
+        elif isinstance(value, list):
+            rows.append(
+                (name, _("%(n)d items") % {"n": len(value)} if len(value) > 5 else ", ".join(map(str, value)))
+            )
+        else:
+            rows.append((name, str(value)))
+    return rows

@@ -1,1 +1,0 @@
-"""Clients for external APIs, one module per vendor."""

@@ -1,1 +1,0 @@
-"""Writers that compose a post without an LLM."""
