@@ -150,6 +150,16 @@ class Post(models.Model):
         help_text=_("The post this draft was written to replace (posting/regenerate.py)."),
     )
     is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
+    # The figure posts are compared by: the interaction score of the 24 h snapshot. Analytics writes it
+    # (analytics/ sits above posting and owns the snapshots and the score formula); the queue and the post
+    # list sort by it without a join. Late means the 24 h snapshot was taken well after 24 h.
+    score_24h = models.DecimalField(
+        _("24 h score"), max_digits=12, decimal_places=2, null=True, blank=True, db_index=True
+    )
+    score_24h_late = models.BooleanField(
+        _("24 h score taken late"), default=False, help_text=_("The 24 h snapshot was taken late.")
+    )
+    score_formula_version = models.PositiveIntegerField(_("score formula version"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
