@@ -155,6 +155,10 @@ def default_compliance_rules() -> None:
 
     if not ComplianceRule.objects.exists():
         importlib.import_module("posting.migrations.0004_seed_compliance_rules").seed(apps, None)
+    if not ComplianceRule.objects.filter(code="guaranteed_outcome").exists():
+        importlib.import_module("posting.migrations.0010_seed_outcome_and_manipulation_rules").seed(
+            apps, None
+        )
 
 
 class ScheduleRunFactory(factory.django.DjangoModelFactory[ScheduleRun]):

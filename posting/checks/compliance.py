@@ -28,7 +28,7 @@ _NEGATION_CUES = (
     沒有 並沒有 並非 絕非 絕不 不是 不會 不能 不可能 不可以 不要 不用 不必 不該 不應 不宜
     不得 不保證 不代表 不存在 不相信 無法 無從 沒有所謂 哪有 哪來 何來 別再 切勿 請勿 千萬別 小心
     當心 謹防 慎防 提防 警惕 遠離 避免 拒絕 識破 揭穿 反對 禁止 嚴禁 所謂 號稱 宣稱
-    聲稱 標榜 打著 誰能 誰敢
+    聲稱 標榜 打著 誰能 誰敢 違法的 非法的 違法 非法
     """
     ),
     "not ",
@@ -63,6 +63,22 @@ _DISMISSAL_CUES = (
 )
 _PRE_WINDOW = 8
 _POST_WINDOW = 12
+# A concession ends what a negation before it covers: 「不是保證，但一定漲」, 「不是保证但一定涨」.
+_CONCESSIVE = re.compile(
+    "|".join(sorted(words("但 不過 可是 然而 只是 卻 仍然 還是"), key=len, reverse=True))
+)
+# Reported speech: a scam phrase quoted or retold in order to warn readers (「有人打著名師招牌說包賺，別信」).
+_REPORTING = words(
+    """
+    說 喊 宣稱 號稱 聲稱 標榜 打著 吹噓 廣告 話術 口號 保證說 聽到 看到 所謂 什麼 「 『 “ " ＂
+    """
+)
+_WARNING_CUES = words(
+    """
+    別信 不要信 不能信 不可信 勿信 別相信 不要相信 詐騙 騙 話術 小心 當心 警覺 留意 檢舉 上當 違法 非法
+    陷阱 假的 謊言 別參與 不要參與 別碰 遠離 提防 謹慎 千萬別 千萬不要 不實
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,16 @@ def _cues() -> tuple[tuple[str, ...], frozenset[str], tuple[str, ...], str]:
         frozenset(fold_phrase(word) for word in _NOT_NEGATING),
         tuple(fold_phrase(cue) if not cue.isascii() else cue for cue in _DISMISSAL_CUES),
         fold_phrase(_SINGLE_NEGATORS),
+    )
+
+
+@lru_cache(maxsize=1)
+def _speech_cues() -> tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]:
+    concessive = re.compile(fold_pattern(_CONCESSIVE.pattern))
+    return (
+        concessive,
+        tuple(fold_phrase(cue) if not cue.isascii() else cue for cue in _REPORTING),
+        tuple(fold_phrase(cue) for cue in _WARNING_CUES),
     )
 
 
@@ -186,11 +212,44 @@ def is_negated(folded: str, start: int, end: int) -> bool:
     """Whether the match folded[start:end] is negated or warned against in its clause."""
     multi, _ordinary, dismissals, _singles = _cues()
     clause_start, _clause_end = clause_bounds(folded, start, end)
-    window = folded[max(clause_start, start - _PRE_WINDOW) : start]
+    window = _after_concession(folded[max(clause_start, start - _PRE_WINDOW) : start])
     if any(cue in window for cue in multi) or _single_negator_before(window):
         return True
     after = _text_after(folded, end)
-    return any(cue in after for cue in dismissals)
+    return any(cue in after for cue in dismissals) or is_reported_warning(folded, start, end)
+
+
+def _after_concession(window: str) -> str:
+    concessive, _reporting, _warnings = _speech_cues()
+    ends = [match.end() for match in concessive.finditer(window)]
+    return window[ends[-1] :] if ends else window
+
+
+def is_reported_warning(folded: str, start: int, end: int) -> bool:
+    """Whether the match is a scam phrase retold to warn readers, not the writer's own promise.
+
+    The phrase must be reported (a reporting word such as 說/宣稱/打著 before it in its clause, with no
+    concession in between, or quotation marks around it) and its sentence or the next one must warn
+    (別信, 詐騙, 話術, 小心 …). 「不是保證，但一定漲」 has no reporting word, so it is still a promise.
+    """
+    concessive, reporting, warnings = _speech_cues()
+    clause_start, _clause_end = clause_bounds(folded, start, end)
+    sentence_start, sentence_end = sentence_bounds(folded, start, end)
+    before = _after_concession(folded[max(sentence_start, clause_start - 1) : start])
+    quoted = _inside_quotes(folded[sentence_start:start])
+    if not quoted and not any(cue in before for cue in reporting):
+        return False
+    if concessive.search(folded[end:sentence_end]) and not quoted:
+        return False
+    _next_start, next_end = sentence_bounds(folded, min(len(folded), sentence_end + 1), sentence_end + 1)
+    around = folded[sentence_start:start] + folded[end : max(sentence_end, next_end)]
+    return any(cue in around for cue in warnings)
+
+
+def _inside_quotes(before: str) -> bool:
+    opened = sum(before.count(mark) for mark in "「『“")
+    closed = sum(before.count(mark) for mark in "」』”")
+    return opened > closed
 
 
 def _text_after(folded: str, end: int) -> str:

@@ -6,6 +6,12 @@ punctuation, spaces and emoji removed). The similarity of two texts is the large
 - the normalised Indel similarity of the folded strings (rapidfuzz ``fuzz.ratio``): edits and rewording;
 - the Dice coefficient of their character 3-gram sets: the same sentences in another order.
 
+A heavier paraphrase (many words swapped in every sentence, the structure and facts kept) falls under
+both. It is caught sentence by sentence: when nearly every sentence of each text has a counterpart in the
+other (``PARAPHRASE_SENTENCE_MATCH``) and the sentences, weighted by length, are on average similar
+(``PARAPHRASE_ALIGNED``), the texts are paraphrases. Different analyses of the same stock share the
+sentence with the day's figures and the risk reminder, but not the rest, so they stay apart.
+
 Thousands of recent posts stay cheap: folded forms and 3-gram sets are cached per post version, a length
 bound drops texts that cannot reach the threshold, and the string comparison runs only for texts whose
 3-gram overlap makes a match possible.
@@ -13,6 +19,7 @@ bound drops texts that cannot reach the threshold, and the string comparison run
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -36,19 +43,57 @@ _MAX_FINDINGS = 3
 # 3-gram Dice runs well below the string similarity when edits are spread out (every 7th character
 # changed: ratio ≈ 0.86, Dice ≈ 0.55), so the string comparison starts this far under the threshold.
 _DICE_MARGIN = 0.4
+# A sentence "has a counterpart" at this string similarity; texts are paraphrases when sentences making up
+# PARAPHRASE_SENTENCE_MATCH of each text's length have one and their length-weighted mean similarity
+# reaches PARAPHRASE_ALIGNED (the test families: paraphrases ≥ 0.8 / 0.7, different analyses ≤ 0.43 / 0.67).
+_COUNTERPART = 0.5
+PARAPHRASE_SENTENCE_MATCH = 0.75
+PARAPHRASE_ALIGNED = 0.6
+_PARAPHRASE_MIN_SENTENCES = 3
+_PARAPHRASE_DICE_FLOOR = 0.15
+_SENTENCE_SPLIT = re.compile(r"[。！？!?；;\n]+|(?<=[a-z])\.\s")
 
 
 @dataclass(frozen=True)
 class Folded:
     text: str
     shingles: frozenset[str]
+    sentences: tuple[str, ...] = ()
 
 
 def fold_text(title: str, body: str) -> Folded:
     text = fold_for_similarity(f"{title}\n{body}")
+    sentences = tuple(
+        folded for part in _SENTENCE_SPLIT.split(f"{title}\n{body}") if (folded := fold_for_similarity(part))
+    )
     if len(text) < 3:
-        return Folded(text=text, shingles=frozenset([text]) if text else frozenset())
-    return Folded(text=text, shingles=frozenset(text[i : i + 3] for i in range(len(text) - 2)))
+        return Folded(text=text, shingles=frozenset([text]) if text else frozenset(), sentences=sentences)
+    shingles = frozenset(text[i : i + 3] for i in range(len(text) - 2))
+    return Folded(text=text, shingles=shingles, sentences=sentences)
+
+
+def _covered(mine: Sequence[str], theirs: Sequence[str]) -> tuple[float, float]:
+    """The share of mine (by length) with a counterpart in theirs, and mine's length-weighted mean similarity."""
+    total = sum(len(sentence) for sentence in mine)
+    if not total:
+        return 0.0, 0.0
+    kept = weighted = 0.0
+    for sentence in mine:
+        best = max(fuzz.ratio(sentence, other) / 100 for other in theirs)
+        weighted += best * len(sentence)
+        kept += len(sentence) if best >= _COUNTERPART else 0
+    return kept / total, weighted / total
+
+
+def paraphrase(a: Folded, b: Folded) -> tuple[bool, float]:
+    """Whether b keeps a's sentences reworded, and the length-weighted sentence similarity (both ways)."""
+    if min(len(a.sentences), len(b.sentences)) < _PARAPHRASE_MIN_SENTENCES:
+        return False, 0.0
+    kept_a, aligned_a = _covered(a.sentences, b.sentences)
+    kept_b, aligned_b = _covered(b.sentences, a.sentences)
+    aligned = min(aligned_a, aligned_b)
+    found = min(kept_a, kept_b) >= PARAPHRASE_SENTENCE_MATCH and aligned >= PARAPHRASE_ALIGNED
+    return found, round(aligned, 4)
 
 
 def dice(a: Folded, b: Folded) -> float:
@@ -131,6 +176,8 @@ class Match:
     post_id: str | None
     title: str
     index: int | None
+    paraphrase: bool = False
+    sentence_similarity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +185,8 @@ class Match:
             "post_id": self.post_id,
             "title": self.title,
             "index": self.index,
+            "paraphrase": self.paraphrase,
+            "sentence_similarity": self.sentence_similarity,
         }
 
 
@@ -165,6 +214,8 @@ def duplicate_severity() -> Severity:
 
 
 def _finding(match: Match, threshold: float) -> Finding:
+    if match.paraphrase and match.similarity < threshold:
+        return _paraphrase_finding(match)
     if match.post_id is not None:
         message = _(
             "Near-duplicate of post 「%(title)s」 (%(id)s): similarity %(similarity).2f ≥ %(threshold).2f."
@@ -191,6 +242,50 @@ def _finding(match: Match, threshold: float) -> Finding:
     )
 
 
+def _paraphrase_finding(match: Match) -> Finding:
+    values = {
+        "title": match.title,
+        "id": match.post_id,
+        "index": match.index,
+        "aligned": match.sentence_similarity or 0.0,
+        "needed": PARAPHRASE_ALIGNED,
+    }
+    if match.post_id is not None:
+        message = _(
+            "Paraphrase of post 「%(title)s」 (%(id)s): its sentences are kept reworded, in order "
+            "(sentence similarity %(aligned).2f ≥ %(needed).2f)."
+        )
+        code = "duplicate.paraphrase_post"
+    else:
+        message = _(
+            "Paraphrase of compared text #%(index)s: its sentences are kept reworded "
+            "(sentence similarity %(aligned).2f ≥ %(needed).2f)."
+        )
+        code = "duplicate.paraphrase_text"
+    return Finding(
+        code=code,
+        severity=duplicate_severity(),
+        excerpt=match.title,
+        message=message % values,
+        detail=match.to_dict(),
+    )
+
+
+def _score(draft: Folded, folded: Folded, template: Match, threshold: float) -> tuple[Match, bool] | None:
+    """The match with its similarity (None when the length bound rules it out) and whether strings were compared."""
+    if template.post_id is not None and _bound(draft, folded) < min(threshold, PARAPHRASE_SENTENCE_MATCH):
+        return None
+    overlap = dice(draft, folded)
+    compared = overlap >= threshold - _DICE_MARGIN or template.post_id is None
+    if compared:
+        overlap = similarity(draft, folded)
+    found, aligned = (False, None)
+    if overlap < threshold and (overlap >= _PARAPHRASE_DICE_FLOOR or template.post_id is None):
+        found, aligned = paraphrase(draft, folded)
+    match = Match(round(overlap, 4), template.post_id, template.title, template.index, found, aligned)
+    return match, compared
+
+
 def find_duplicates(
     *,
     title: str,
@@ -213,16 +308,16 @@ def find_duplicates(
     compared = string_compared = 0
     for template, folded in candidates:
         compared += 1
-        if template.post_id is not None and _bound(draft, folded) < threshold:
+        result = _score(draft, folded, template, threshold)
+        if result is None:
             continue
-        overlap = dice(draft, folded)
-        if overlap >= threshold - _DICE_MARGIN or template.post_id is None:
-            string_compared += 1
-            overlap = similarity(draft, folded)
-        scored.append(Match(round(overlap, 4), template.post_id, template.title, template.index))
-    scored.sort(key=lambda match: match.similarity, reverse=True)
+        string_compared += result[1]
+        scored.append(result[0])
+    scored.sort(
+        key=lambda match: (match.similarity >= threshold or match.paraphrase, match.similarity), reverse=True
+    )
     closest = scored[0] if scored else None
-    above = [match for match in scored if match.similarity >= threshold][:_MAX_FINDINGS]
+    above = [match for match in scored if match.similarity >= threshold or match.paraphrase][:_MAX_FINDINGS]
     return DuplicateResult(
         max_similarity=closest.similarity if closest else 0.0,
         closest=closest,

@@ -193,11 +193,11 @@ def snapshot_pools(snapshot: Mapping[str, Any]) -> Pools:
                 for reading in figure.readings():
                     pools.add(figure.kind, f"{path} ({figure.text})", reading)
                     pools.add("other", f"{path} ({figure.text})", reading)
-    _add_derived(pools, _latest_quote(snapshot))
+    _add_derived(pools, latest_quote(snapshot))
     return pools
 
 
-def _latest_quote(snapshot: Mapping[str, Any]) -> Mapping[str, Any]:
+def latest_quote(snapshot: Mapping[str, Any]) -> Mapping[str, Any]:
     """The day's quote: the snapshot itself, or the object under "quote" the generation context uses."""
     if as_number(snapshot.get("close")) is not None:
         return snapshot
@@ -256,8 +256,9 @@ def _add_derived(pools: Pools, snapshot: Mapping[str, Any]) -> None:
         pools.add("change", "close − open", close - open_, signed=True)
         pools.add("percent", "(close − open) ÷ open", (close - open_) / open_ * 100, signed=True)
     if prev:
-        pools.add("price", "limit up", _limit_price(prev * 1.1, round_down=True))
-        pools.add("price", "limit down", _limit_price(prev * 0.9, round_down=False))
+        limit_up, limit_down = limit_prices(prev)
+        pools.add("price", "limit up", limit_up)
+        pools.add("price", "limit down", limit_down)
     _add_volume_ratios(pools, snapshot)
 
 
@@ -273,6 +274,14 @@ def _limit_price(raw: float, *, round_down: bool) -> float:
     tick = _tick(raw)
     steps = math.floor(raw / tick + 1e-9) if round_down else math.ceil(raw / tick - 1e-9)
     return round(steps * tick, 2)
+
+
+def limit_prices(previous_close: float) -> tuple[float, float]:
+    """The day's limit-up and limit-down prices (±10% of the previous close, on the tick grid)."""
+    return (
+        _limit_price(previous_close * 1.1, round_down=True),
+        _limit_price(previous_close * 0.9, round_down=False),
+    )
 
 
 def _add_volume_ratios(pools: Pools, quote: Mapping[str, Any]) -> None:
@@ -409,7 +418,12 @@ def _ungrounded(figure: Figure, references: Sequence[Reference]) -> Finding:
         field=figure.field,
         start=figure.start,
         end=figure.end,
-        detail={"kind": figure.kind, "value": figure.value, "nearest": closest.label if closest else None},
+        detail={
+            "kind": figure.kind,
+            "value": figure.value,
+            "nearest": closest.label if closest else None,
+            "reference": {"label": closest.label, "value": closest.value} if closest else None,
+        },
     )
 
 

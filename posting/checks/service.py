@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from config.exceptions import ServiceError
 from kols.models import KOL
 from market.models import Stock
+from posting.checks.claims import claim_findings
 from posting.checks.classifier import (
     DISABLED,
     UNAVAILABLE_CODE,
@@ -159,6 +160,7 @@ def draft_check(
     ]
     grounding = ground(figures, snapshot or None)
     findings += grounding.findings
+    findings += _new_claims(claim_findings(texts=texts, snapshot=snapshot), grounding.findings)
 
     duplicates = find_duplicates(
         title=title,
@@ -196,6 +198,22 @@ def draft_check(
         rules_applied=len(rules),
         classifier=classified.summary,
     )
+
+
+_CLAIM_FIGURE_GAP = 3
+
+
+def _new_claims(claims: Sequence[Finding], figures: Sequence[Finding]) -> list[Finding]:
+    """Claim findings not already reported by an ungrounded figure on the same words (「下跌4元」)."""
+
+    def reported(claim: Finding, figure: Finding) -> bool:
+        if figure.field != claim.field or None in (figure.start, figure.end, claim.start, claim.end):
+            return False
+        assert figure.start is not None and figure.end is not None
+        assert claim.start is not None and claim.end is not None
+        return figure.start < claim.end + _CLAIM_FIGURE_GAP and claim.start < figure.end
+
+    return [claim for claim in claims if not any(reported(claim, figure) for figure in figures)]
 
 
 def _classify(

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from market.models import Stock
 from posting.checks import CheckInputError, draft_check
+from posting.checks.families import FamiliesError, families_evaluate
 from posting.checks.grounding import as_number
 from posting.checks.stocks import master_stock
 
@@ -83,6 +84,20 @@ def _post_type(data: Mapping[str, Any]) -> str:
     return value
 
 
+def _run_families(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise _bad(f"Cannot read the families file {path}: {exc.strerror}.") from exc
+    except json.JSONDecodeError as exc:
+        raise _bad(f"The families file is not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+    try:
+        return families_evaluate(data)
+    except FamiliesError as exc:
+        raise _bad(str(exc)) from exc
+
+
 class Command(BaseCommand):
     help = (
         "Check one draft read as JSON on stdin: "
@@ -92,6 +107,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--families",
+            metavar="FILE",
+            help=(
+                "Instead of one draft on stdin, run the test families in FILE (see posting/checks/families.py) "
+                "and print one JSON line: recall and false alarms of compliance, grounding and near-duplicates."
+            ),
+        )
         parser.add_argument(
             "--no-recent-posts",
             action="store_true",
@@ -114,6 +137,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["families"]:
+            self.stdout.write(json.dumps(_run_families(options["families"]), ensure_ascii=False))
+            return
         data = _read(sys.stdin.read())
         title, content = _text(data, "title"), _text(data, "content")
         if not content.strip():

@@ -1,0 +1,85 @@
+"""The test families (tests/posting/checks/fixtures/families.json): several phrasings per pattern, including
+those that must not fire, each checked on its own, and ``check_draft --families`` measuring them all."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from posting.checks import draft_check
+from posting.checks.families import REMINDER_CODE
+from tests.factories import default_compliance_rules
+
+pytestmark = pytest.mark.django_db
+
+FAMILIES_FILE = Path(__file__).parent / "fixtures" / "families.json"
+FAMILIES = json.loads(FAMILIES_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _default_rules(db: None) -> None:
+    default_compliance_rules()
+
+
+def _cases(section: str) -> list[Any]:
+    return [
+        pytest.param(family, text, id=f"{family['family']}-{index}")
+        for family in FAMILIES[section]
+        for index, text in enumerate(family["texts"])
+    ]
+
+
+def _check(text: str, **kwargs: Any) -> list[Any]:
+    return list(draft_check(title="", body=text, include_recent_posts=False, **kwargs).findings)
+
+
+@pytest.mark.parametrize(("family", "text"), _cases("compliance"))
+def test_compliance_family(family: dict[str, Any], text: str) -> None:
+    findings = [f for f in _check(text) if f.code.startswith("compliance.") and f.code != REMINDER_CODE]
+    if family["expect"] == "block":
+        assert any(f.severity == "block" for f in findings), text
+    else:
+        assert findings == [], text
+
+
+@pytest.mark.parametrize(("family", "text"), _cases("grounding"))
+def test_grounding_family(family: dict[str, Any], text: str) -> None:
+    findings = [f for f in _check(text, snapshot=FAMILIES["snapshot"]) if f.code.startswith("grounding.")]
+    assert bool(findings) is (family["expect"] == "ungrounded"), (text, findings)
+    for finding in findings:
+        # The finding names the snapshot figure it was held against.
+        assert finding.detail["reference"]["label"]
+        assert finding.excerpt in text
+
+
+@pytest.mark.parametrize(("family", "text"), _cases("duplicates"))
+def test_duplicate_family(family: dict[str, Any], text: str) -> None:
+    findings = [f for f in _check(text, compare_with=[family["original"]]) if f.code.startswith("duplicate.")]
+    assert bool(findings) is (family["expect"] == "duplicate"), text
+
+
+def test_check_draft_measures_the_families_in_one_json_line() -> None:
+    out = StringIO()
+    call_command("check_draft", families=str(FAMILIES_FILE), stdout=out)
+    (line,) = out.getvalue().strip().splitlines()
+    figures = json.loads(line)
+    assert figures["compliance"]["recall"] >= 0.95
+    assert figures["compliance"]["false_alarm_rate"] <= 0.05
+    assert figures["grounding"]["recall"] >= 0.95
+    assert figures["duplicates"]["recall"] >= 0.95
+    assert figures["duplicates"]["false_alarms"] == 0
+
+
+def test_check_draft_refuses_a_families_file_it_cannot_read(tmp_path: Path) -> None:
+    broken = tmp_path / "families.json"
+    broken.write_text('{"compliance": [{"family": "x", "expect": "block"}]}', encoding="utf-8")
+    with pytest.raises(CommandError, match='needs "texts"'):
+        call_command("check_draft", families=str(broken))
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("check_draft", families=str(tmp_path / "missing.json"))
