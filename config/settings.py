@@ -463,6 +463,14 @@ COMPLIANCE_LLM_MODEL = env.get_str("COMPLIANCE_LLM_MODEL")
 if COMPLIANCE_LLM_CLASSIFIER and not LLM_BASE_URL:
     raise ImproperlyConfigured("COMPLIANCE_LLM_CLASSIFIER needs an LLM: set LLM_BASE_URL (or turn it off).")
 
+# --- Stance ledger (posting/checks/stance.py) -------------------------------------------------------
+# A draft that takes the opposite side of the persona's published stance on the same stock within this
+# many trading days, without saying why, gets a stance.reversal finding.
+STANCE_REVERSAL_TRADING_DAYS = env.get_int("STANCE_REVERSAL_TRADING_DAYS", 10, minimum=1)
+# This many personas (the draft's included) on the same side of the same stock on one day (Asia/Taipei)
+# is a stance.coordinated warning, whatever the allocation caps allowed.
+STANCE_COORDINATED_PERSONAS = env.get_int("STANCE_COORDINATED_PERSONAS", 3, minimum=2)
+
 # --- Schedules (scheduling app) ---------------------------------------------------------------------
 # A post time dispatched at most this many minutes after it is on time; later it is "missed" and the
 # schedule's missed-run policy decides (skip, or run once inside its grace window).

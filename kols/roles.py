@@ -25,6 +25,7 @@ _READ = [
     "posting.view_generationbatch",
     "posting.view_auditevent",
     "posting.view_publication",
+    "posting.view_stanceentry",
     "scheduling.view_schedule",
     "scheduling.view_schedulerun",
     "analytics.view_interactionsnapshot",

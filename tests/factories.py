@@ -10,7 +10,7 @@ from analytics.models import InteractionSnapshot
 from kols.crypto import Secret
 from kols.models import KOL, Persona, PlatformAccount
 from market.models import DailyQuote, Market, NewsFeed, NewsItem, Stock, TradingDayOverride
-from posting.models import ComplianceRule, GenerationBatch, Post, Publication
+from posting.models import ComplianceRule, GenerationBatch, Post, Publication, StanceEntry
 from scheduling.models import Schedule, ScheduleRun
 
 
@@ -195,3 +195,25 @@ class PublicationFactory(factory.django.DjangoModelFactory[Publication]):
         approved_version=1,
     )
     post_version = 1
+
+
+class StanceEntryFactory(factory.django.DjangoModelFactory[StanceEntry]):
+    """A published stance in the ledger; its post is published by the same KOL on the same stock."""
+
+    class Meta:
+        model = StanceEntry
+
+    kol = factory.SubFactory(KOLFactory)
+    stock = factory.SubFactory(StockFactory)
+    post = factory.LazyAttribute(
+        lambda entry: PostFactory(
+            kol=entry.kol,
+            stock=entry.stock,
+            status=Post.Status.PUBLISHED,
+            approved_at=entry.published_at,
+            published_at=entry.published_at,
+        )
+    )
+    stance = "bullish"
+    thesis = "法說會後維持看多"
+    published_at = factory.LazyFunction(timezone.now)

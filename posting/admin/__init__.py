@@ -15,6 +15,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from config.exceptions import ServiceError
+from posting.admin import stance as _stance_admin  # noqa: F401  (registers the stance ledger)
 from posting.admin.generation import BatchAdmin
 from posting.admin.review import PostReviewAdmin
 from posting.checks.compliance import compliance_rules_set_active, rule_validation_errors

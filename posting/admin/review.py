@@ -34,6 +34,7 @@ from unfold.decorators import display
 
 from config.exceptions import ServiceError
 from posting.admin.review_forms import QUEUE, IndustryFilter, ReasonForm, ReviewForm, ReviewStatusFilter
+from posting.checks.stance import stance_panel
 from posting.generation import regenerate
 from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
 from posting.models import Approval, GenerationBatch, Post
@@ -383,6 +384,7 @@ class PostReviewAdmin(ModelAdmin):
             ),
             "reason_form": ReasonForm(),
             "publishing": publishing_panel(post=post, user=request.user),
+            "stance_panel": stance_panel(post=post),
             "suggested_slot": timezone.localtime(timezone.now() + dt.timedelta(hours=1)).strftime(
                 "%Y-%m-%dT%H:%M"
             ),

@@ -8,7 +8,9 @@ expectation and several texts:
 - ``grounding``: ``expect`` "ungrounded" (some grounding finding) or "grounded" (none), checked against the
   family's ``snapshot`` or the shared one;
 - ``duplicates``: an ``original`` and texts that ``expect`` "duplicate" (found as a near-duplicate of it)
-  or "distinct" (not found).
+  or "distinct" (not found);
+- ``stance`` (optional): texts whose stance, read by rules, ``expect`` "bullish", "bearish" or "neutral";
+  measured as accuracy.
 
 Recall is the share of texts that should fire and did; the false-alarm rate the share of texts that
 should not fire and did. Every text that went the wrong way is listed with its findings.
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from posting.checks.service import draft_check
+from posting.checks.stance import stance_read
 from posting.checks.types import Finding
 
 REMINDER_CODE = "compliance.missing_risk_reminder"
@@ -139,4 +142,20 @@ def families_evaluate(data: Mapping[str, Any]) -> dict[str, Any]:
                 text=text,
                 findings=findings,
             )
-    return {section: tally.to_dict() for section, tally in tallies.items()}
+    figures = {section: tally.to_dict() for section, tally in tallies.items()}
+    if "stance" in data:
+        figures["stance"] = _stance_accuracy(_families(data, "stance"))
+    return figures
+
+
+def _stance_accuracy(families: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    right = total = 0
+    wrong: list[dict[str, Any]] = []
+    for family in families:
+        for text in family["texts"]:
+            read = stance_read(title="", body=text).stance
+            total += 1
+            right += read == family["expect"]
+            if read != family["expect"]:
+                wrong.append({"family": family.get("family", ""), "text": text, "read": read})
+    return {"accuracy": round(right / total, 4) if total else None, "texts": total, "wrong": wrong}

@@ -5,7 +5,8 @@ Used by generation, by the re-check after an editor's change, by the API and by 
 Risk level: ``blocked`` when any finding has severity block; otherwise warn findings add points
 (compliance 2, near-duplicate 3, ungrounded figure 1 each) and 3 or more points is ``high``, 1–2 is
 ``medium``, none is ``low``. So one compliance warning is medium, two are high; a near-duplicate is high;
-one or two ungrounded figures are medium, three are high. Findings added by the optional LLM classifier
+one or two ungrounded figures are medium, three are high; a stance finding (``stance.reversal``,
+``stance.coordinated``) adds 1. Findings added by the optional LLM classifier
 (``compliance.llm.<category>``, always warn) count as compliance; ``compliance.llm_unavailable``, which
 only says the classifier did not run, adds no points: the risk level describes the text, not the LLM's
 availability.
@@ -39,6 +40,7 @@ from posting.checks.duplicates import find_duplicates
 from posting.checks.grounding import ground
 from posting.checks.numbers import extract_figures
 from posting.checks.quality import machine_text_score, quality_score
+from posting.checks.stance import stance_check
 from posting.checks.stocks import stock_directory
 from posting.checks.types import Field, Finding, Part
 from posting.models import Post
@@ -68,6 +70,8 @@ class CheckReport:
     rules_applied: int
     # {"enabled", "ran", ...}: see posting/checks/classifier.py
     classifier: dict[str, Any] = dataclass_field(default_factory=lambda: dict(DISABLED.summary))
+    # {"stance", "thesis", "source", "explained", ...}: see posting/checks/stance.py
+    stance: dict[str, Any] = dataclass_field(default_factory=dict)
 
     @property
     def has_blocking_finding(self) -> bool:
@@ -90,6 +94,7 @@ class CheckReport:
             "duplicates": self.duplicates,
             "rules_applied": self.rules_applied,
             "classifier": self.classifier,
+            "stance": self.stance,
         }
 
 
@@ -171,6 +176,16 @@ def draft_check(
     )
     findings += duplicates.findings
 
+    stance = stance_check(
+        title=title,
+        body=body,
+        kol=kol,
+        stock=stock,
+        exclude_post_id=exclude_post_id,
+        llm_reading=classified.stance,
+    )
+    findings += stance.findings
+
     machine, machine_parts = machine_text_score(body=body)
     quality, quality_parts = quality_score(
         title=title,
@@ -197,6 +212,7 @@ def draft_check(
         grounding=grounding.to_dict(),
         rules_applied=len(rules),
         classifier=classified.summary,
+        stance=stance.reading.to_dict(),
     )
 
 

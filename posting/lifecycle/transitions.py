@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.exceptions import ConflictError, ServiceError
+from posting.lifecycle.stance import stance_ledger_record
 from posting.lifecycle.table import TRANSITIONS, Action
 from posting.models import AuditEvent, Post
 
@@ -163,7 +164,8 @@ def post_start_publishing(*, post: Post, by: Any, version: int) -> Post:
 def post_mark_published(
     *, post: Post, by: Any, platform_post_id: str, platform_post_url: str, at: dt.datetime, note: str = ""
 ) -> Post:
-    return transition_apply(
+    """Published: the post's stance on its stock goes into the ledger (posting/lifecycle/stance.py)."""
+    published = transition_apply(
         post=post,
         action=Action.MARK_PUBLISHED,
         by=by,
@@ -175,6 +177,8 @@ def post_mark_published(
             "publish_error": "",
         },
     )[0]
+    stance_ledger_record(post=published, at=at)
+    return published
 
 
 def post_mark_failed(*, post: Post, by: Any, error: str) -> Post:

@@ -2,7 +2,7 @@
 
 ``posts``: a post, its status, approvals, audit trail and revisions. ``batches``: generation batches and
 their items. ``compliance``: the rules the draft checks apply. ``publishing``: the outbox of
-publications, their attempts and the platform-wide rate.
+publications, their attempts and the platform-wide rate. ``stance``: the stance ledger.
 """
 
 from posting.models.batches import BatchItem, GenerationBatch
@@ -16,6 +16,7 @@ from posting.models.publishing import (
     PublicationStatus,
     PublishAttempt,
 )
+from posting.models.stance import Stance, StanceEntry
 
 __all__ = [
     "OPEN_PUBLICATION_STATES",
@@ -32,4 +33,6 @@ __all__ = [
     "Publication",
     "PublicationStatus",
     "PublishAttempt",
+    "Stance",
+    "StanceEntry",
 ]

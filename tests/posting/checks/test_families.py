@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 
 from posting.checks import draft_check
 from posting.checks.families import REMINDER_CODE
+from posting.checks.stance import stance_read
 from tests.factories import default_compliance_rules
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,8 @@ def test_check_draft_refuses_a_families_file_it_cannot_read(tmp_path: Path) -> N
         call_command("check_draft", families=str(broken))
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("check_draft", families=str(tmp_path / "missing.json"))
+
+
+@pytest.mark.parametrize(("family", "text"), _cases("stance"))
+def test_stance_family(family: dict[str, Any], text: str) -> None:
+    assert stance_read(title="", body=text).stance == family["expect"]
