@@ -73,6 +73,7 @@ _REPORTING = words(
     說 喊 宣稱 號稱 聲稱 標榜 打著 吹噓 廣告 話術 口號 保證說 聽到 看到 所謂 什麼 「 『 “ " ＂
     """
 )
+_SOURCE_WINDOW = 6
 _WARNING_CUES = words(
     """
     別信 不要信 不能信 不可信 勿信 別相信 不要相信 詐騙 騙 話術 小心 當心 警覺 留意 檢舉 上當 違法 非法
@@ -233,11 +234,13 @@ def is_reported_warning(folded: str, start: int, end: int) -> bool:
     (別信, 詐騙, 話術, 小心 …). 「不是保證，但一定漲」 has no reporting word, so it is still a promise.
     """
     concessive, reporting, warnings = _speech_cues()
-    clause_start, _clause_end = clause_bounds(folded, start, end)
+    clause_start, clause_end = clause_bounds(folded, start, end)
     sentence_start, sentence_end = sentence_bounds(folded, start, end)
     before = _after_concession(folded[max(sentence_start, clause_start - 1) : start])
+    # The source of what is retold, right before the reporting word: 「LINE群裡有人喊…」.
+    source_of = folded[end : min(clause_end, end + _SOURCE_WINDOW)]
     quoted = _inside_quotes(folded[sentence_start:start])
-    if not quoted and not any(cue in before for cue in reporting):
+    if not quoted and not any(cue in before or cue in source_of for cue in reporting):
         return False
     if concessive.search(folded[end:sentence_end]) and not quoted:
         return False

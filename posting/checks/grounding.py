@@ -312,8 +312,8 @@ def bounds(figure: Figure, value: float, precision: float) -> tuple[float, float
         return value - unit / 2, value + max(unit, value)
     if figure.hedge == "under":
         return max(0.0, value - max(unit, value)), value + unit / 2
-    # Written exactly: rounded (±half a unit) or cut off (up to one unit more).
-    return value - unit / 2, value + unit
+    # Written exactly: rounded (±half a unit) or cut off (up to, not including, one unit more).
+    return value - unit / 2, value + unit * 0.999
 
 
 def matches(figure: Figure, reference: Reference) -> bool:

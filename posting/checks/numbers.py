@@ -104,7 +104,7 @@ _CONTEXT = _p(
     r"|(?P<turnover>成交金額|成交值|成交額|交易值|交易金額|turnover|金額|成交)"
     r"|(?P<fundamental>eps|每股盈餘|每股純益|股利|配息|現金股利|股息|配股|淨值|營收|獲利|淨利|毛利|本益比|殖利率|市值|"
     r"資本額|股本|法說)"
-    r"|(?P<forecast>上看|下看|目標價|目標|挑戰|預估|預期|預計|估計|有望|可望|喊|展望|財測)"
+    r"|(?P<forecast>上看|下看|目標價|目標|挑戰|預估|預期|預計|估計|有望|可望|喊|展望|財測|年化|每年|每月|報酬率)"
     r"|(?P<indicator>kd|rsi|macd|dif|osc|k值|d值|乖離|威廉|布林|bias|sma|ema|ma|pe|pb|beta)"
 )
 _CONTEXT_WINDOW = 10

@@ -1,5 +1,5 @@
 """Reading one number where a figure starts: Arabic digits with thousands separators and decimals,
-Chinese numerals (三百八十五, 兩千), and both mixed with 萬/億/兆 (2萬5千, 1.2億).
+Chinese numerals (三百八十五, 兩千, 五十八點三), and both mixed with 萬/億/兆 (2萬5千, 1.2億, 三萬五千).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ CN_DIGITS = {ch: i for i, ch in enumerate(to_simplified("零一二三四五六�
 _SMALL_MAGNITUDES = {"十": 10, "百": 100, "千": 1000}
 _BIG_MAGNITUDES = {to_simplified("萬"): 10_000, to_simplified("億"): 100_000_000, "兆": 10**12}
 START = re.compile(rf"\d|[{_CN_CHARS}]")
+_CN_POINT = to_simplified("點")
+_CN_DECIMALS = re.compile(f"{_CN_POINT}([{''.join(CN_DIGITS)}]+)")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,12 @@ def _read_term(text: str, pos: int) -> Number | None:
         if chinese_match is None:
             return None
         value, precision, end, chinese = _cn_value(chinese_match.group()), 1.0, chinese_match.end(), True
+        decimals = _CN_DECIMALS.match(text, end)
+        if decimals is not None:
+            # 「五十八點三」 is 58.3: digits after 點 are read one by one.
+            digits = decimals.group(1)
+            value += sum(CN_DIGITS[char] * 10.0 ** -(i + 1) for i, char in enumerate(digits))
+            precision, end = 10.0 ** -len(digits), decimals.end()
     magnified = False
     if not chinese and end < len(text) and text[end] in _SMALL_MAGNITUDES:
         value, precision = value * _SMALL_MAGNITUDES[text[end]], precision * _SMALL_MAGNITUDES[text[end]]

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from market.models import Stock
-from posting.checks import CheckInputError, draft_check
+from posting.checks import CheckInputError, Finding, draft_check
 from posting.checks.families import FamiliesError, families_evaluate
 from posting.checks.grounding import as_number
 from posting.checks.stocks import master_stock
@@ -98,6 +98,21 @@ def _run_families(path: str) -> dict[str, Any]:
         raise _bad(str(exc)) from exc
 
 
+def explain(finding: Finding) -> str:
+    """One line: severity, rule, «excerpt», message, and the snapshot figure a grounding finding was held against."""
+    line = f"{finding.severity:<5} {finding.code}" + (f" ({finding.field})" if finding.field else "")
+    if finding.excerpt:
+        line += f" «{finding.excerpt}»"
+    line += f" — {finding.message}"
+    reference = finding.detail.get("reference")
+    if isinstance(reference, Mapping) and reference.get("label") is not None:
+        line += f" [held against {reference['label']} = {reference['value']:,.4g}]"
+    earlier = finding.detail.get("earlier_post_id")
+    if earlier:
+        line += f" [earlier post {earlier}]"
+    return line
+
+
 class Command(BaseCommand):
     help = (
         "Check one draft read as JSON on stdin: "
@@ -119,6 +134,14 @@ class Command(BaseCommand):
             "--no-recent-posts",
             action="store_true",
             help="Compare only with compare_with, not with recent drafts and posts in the database.",
+        )
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help=(
+                "After the JSON report, one line per finding: severity, rule, the excerpt and, for grounding, "
+                "the snapshot figure it was held against."
+            ),
         )
         llm = parser.add_mutually_exclusive_group()
         llm.add_argument(
@@ -158,3 +181,6 @@ class Command(BaseCommand):
         except CheckInputError as exc:
             raise _bad(exc.message) from exc
         self.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False))
+        if options["explain"]:
+            for finding in report.findings:
+                self.stdout.write(explain(finding))
