@@ -52,12 +52,12 @@ def _read_term(text: str, pos: int) -> Number | None:
         if chinese_match is None:
             return None
         value, precision, end, chinese = _cn_value(chinese_match.group()), 1.0, chinese_match.end(), True
-        decimals = _CN_DECIMALS.match(text, end)
-        if decimals is not None:
+        point = _CN_DECIMALS.match(text, end)
+        if point is not None:
             # 「五十八點三」 is 58.3: digits after 點 are read one by one.
-            digits = decimals.group(1)
+            digits = point.group(1)
             value += sum(CN_DIGITS[char] * 10.0 ** -(i + 1) for i, char in enumerate(digits))
-            precision, end = 10.0 ** -len(digits), decimals.end()
+            precision, end = 10.0 ** -len(digits), point.end()
     magnified = False
     if not chinese and end < len(text) and text[end] in _SMALL_MAGNITUDES:
         value, precision = value * _SMALL_MAGNITUDES[text[end]], precision * _SMALL_MAGNITUDES[text[end]]
