@@ -563,6 +563,12 @@ INTERACTION_LEASE_SECONDS = env.get_int("INTERACTION_LEASE_SECONDS", 120, minimu
 INTERACTION_WEBHOOK_PULL_URL = env.get_url("INTERACTION_WEBHOOK_PULL_URL", ("https", "http")) or ""
 # A pushed snapshot whose timestamp is further than this from now is refused (replays).
 INTERACTION_PUSH_MAX_SKEW_SECONDS = env.get_int("INTERACTION_PUSH_MAX_SKEW_SECONDS", 300, minimum=10)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "SnapshotSourceEnum": "analytics.models.SnapshotSource",
+        "BatchSourceEnum": "posting.models.GenerationBatch.Source",
+    }
+)
 
 # --- Generation batches (posting/generation/batches.py, posting/generation/runner.py) -------------------------------
 # Drafts of one batch generated at the same time (threads in the batch task: LLM calls wait on the
