@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Avg, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
 
 from analytics.models import METRICS, CollectionStop, InteractionSnapshot, KOLSnapshot, SnapshotClaim
 from kols.models import KOL
 from posting.models import Backend, Post, Publication, PublicationStatus
 
 GROUPS = ("kol", "persona", "day")
+_LABELS = {"likes": _("likes"), "comments": _("comments"), "saves": _("saves")}
 
 
 def post_timeline(*, post_id: Any) -> QuerySet[InteractionSnapshot]:
@@ -102,28 +106,23 @@ class PostInteractions:
     dry_run: bool
     stop: CollectionStop | None
     pending_slots: list[str]
-    chart: dict[str, Any]
+    chart: str
 
 
-_CHART_W, _CHART_H = 480, 120
-
-
-def _chart(snapshots: list[InteractionSnapshot]) -> dict[str, Any]:
-    """An inline SVG line of likes and comments over the real age (hours); no library, no CDN."""
+def _chart(snapshots: list[InteractionSnapshot]) -> str:
+    """Chart.js data (django-unfold ships Chart.js and draws every ``canvas.chart``): counts by real age."""
     points = [s for s in snapshots if s.age_seconds is not None]
     if len(points) < 2:
-        return {}
-    top_age = max(s.age_seconds or 0 for s in points) or 1
-    top = max(max(s.likes or 0, s.comments or 0) for s in points) or 1
-
-    def line(name: str) -> str:
-        return " ".join(
-            f"{(s.age_seconds or 0) / top_age * _CHART_W:.1f},{_CHART_H - (getattr(s, name) or 0) / top * _CHART_H:.1f}"
-            for s in points
-        )
-
-    return {"width": _CHART_W, "height": _CHART_H, "likes": line("likes"), "comments": line("comments"), "top": top,
-            "hours": round(top_age / 3600, 1)}  # fmt: skip
+        return ""
+    labels = [s.slot or f"{(s.age_seconds or 0) / 3600:.1f}h" for s in points]
+    datasets = [
+        {
+            "label": str(_LABELS[name]),
+            "data": [getattr(s, name) for s in points],
+        }
+        for name in ("likes", "comments", "saves")
+    ]
+    return json.dumps({"labels": labels, "datasets": datasets}, ensure_ascii=False)
 
 
 def post_interactions(*, post: Post) -> PostInteractions:
@@ -155,6 +154,10 @@ def post_interactions_context(post: Post) -> dict[str, Any]:
 # --- The KOL page -------------------------------------------------------------------------------------
 
 
+def _grouped(value: Any) -> str:
+    return "—" if value is None else number_format(value, force_grouping=True)
+
+
 def kol_interactions_context(kol: KOL) -> dict[str, Any]:
     """The KOL page: totals over its posts' latest snapshots, 24 h scores, and the follower trend."""
     posts = Post.objects.filter(kol=kol, published_at__isnull=False).annotate(
@@ -164,7 +167,23 @@ def kol_interactions_context(kol: KOL) -> dict[str, Any]:
         posts=Count("pk"),
         **{name: Sum(f"latest_{name}") for name in METRICS},
         score_24h_mean=Avg("score_24h"),
-        scored=Count("pk", filter=Q(score_24h__isnull=False)),
     )
+    mean = totals.pop("score_24h_mean")
+    shown = {name: _grouped(value) for name, value in totals.items()}
+    shown["score_24h_mean"] = "—" if mean is None else number_format(round(mean, 2), decimal_pos=2)
     trend = list(KOLSnapshot.objects.filter(kol=kol).order_by("-day")[:30])[::-1]
-    return {"kol_interactions": {"totals": totals, "trend": trend}}
+    rows = [
+        {"day": row.day, "followers": _grouped(row.followers), "articles": _grouped(row.articles)}
+        for row in trend
+    ]
+    chart = ""
+    if len(trend) >= 2:
+        label = str(_("followers"))
+        chart = json.dumps(
+            {
+                "labels": [f"{row.day:%m-%d}" for row in trend],
+                "datasets": [{"label": label, "data": [row.followers for row in trend]}],
+            },
+            ensure_ascii=False,
+        )
+    return {"kol_interactions": {"totals": shown, "trend": rows, "chart": chart}}
