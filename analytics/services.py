@@ -130,9 +130,7 @@ def _cmoney_kols() -> list[tuple[KOL, PlatformAccount]]:
     accounts = PlatformAccount.objects.select_related("kol").filter(
         platform=Platform.CMONEY, kol__status=KOL.Status.ACTIVE
     )
-    return [
-        (account.kol, account) for account in accounts if account.has_credentials and not account.kol.dry_run
-    ]
+    return [(account.kol, account) for account in accounts if account.has_credentials]
 
 
 def kol_snapshots_take(*, now: dt.datetime | None = None) -> int:

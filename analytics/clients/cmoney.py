@@ -10,6 +10,7 @@ its body says 「紅標」: then moderation hid it (it exists; never re-send it)
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -65,12 +66,42 @@ def _is_red_flag(response: httpx.Response) -> bool:
     return RED_FLAG in text
 
 
+class _KeptTransport(httpx.BaseTransport):
+    """One connection pool for every read, kept open across requests.
+
+    The client opens and closes an httpx.Client per request; without a transport each one builds a fresh
+    TLS context (tens of milliseconds) and a fresh connection. Reads run by the thousand, so they share
+    this pool (thread-safe) and keep connections alive.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Kept open: the per-request clients must not close the shared pool."""
+
+
+_transport: _KeptTransport | None = None
+_transport_lock = threading.Lock()
+
+
+def _shared_transport() -> _KeptTransport:
+    global _transport
+    with _transport_lock:
+        if _transport is None:
+            _transport = _KeptTransport()
+        return _transport
+
+
 class CMoneyReader:
     platform = "cmoney"
 
     def __init__(self, *, account: PlatformAccount, client: CMoneyClient | None = None) -> None:
         self.account = account
-        self.client = client or CMoneyClient()
+        self.client = client or CMoneyClient(transport=_shared_transport())
 
     def _login(self) -> Secret:
         try:
