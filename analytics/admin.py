@@ -1,23 +1,214 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from unfold.admin import ModelAdmin
 
-from analytics.models import InteractionSnapshot
+from analytics.inputs import InvalidInput, csv_rows, snapshots_import
+from analytics.models import CollectionStop, InteractionSnapshot, KOLSnapshot, ScoreFormula, SnapshotClaim
+from analytics.scoring import score_formula_activate, score_formula_create
+from analytics.services import snapshot_refresh
+from config.exceptions import ServiceError
+from posting.models import Post
+
+MAX_CSV_BYTES = 5 * 1024 * 1024
 
 
-@admin.register(InteractionSnapshot)
-class InteractionSnapshotAdmin(ModelAdmin):
-    list_display = ["post", "captured_at", "likes", "comments", "shares", "saves", "tips", "views"]
-    list_select_related = ["post"]
-    search_fields = ["post__title", "post__platform_post_id"]
-    date_hierarchy = "captured_at"
-    show_full_result_count = False
-    readonly_fields = ["post", "captured_at", "likes", "comments", "shares", "saves", "tips", "views", "raw"]
-
+class _ReadOnly(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CSVUploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "Header: post, captured_at, then any of likes, comments, shares, saves, tips, views, slot. "
+            "One bad row stores nothing."
+        ),
+    )
+
+
+@admin.register(InteractionSnapshot)
+class InteractionSnapshotAdmin(_ReadOnly):
+    list_display = [
+        "post",
+        "captured_at",
+        "slot",
+        "late",
+        "source",
+        "likes",
+        "comments",
+        "shares",
+        "saves",
+        "tips",
+        "views",
+        "score",
+    ]
+    list_filter = ["slot", "late", "source"]
+    list_select_related = ["post"]
+    search_fields = ["post__title", "post__platform_post_id"]
+    date_hierarchy = "captured_at"
+    show_full_result_count = False
+    readonly_fields = [
+        "post", "captured_at", "slot", "age_seconds", "late", "source", "likes", "comments", "shares", "saves",
+        "tips", "views", "reactions", "score", "score_formula_version", "created_by",
+    ]  # fmt: skip
+    exclude = ["raw"]
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="analytics_interactionsnapshot_import"),
+            path(
+                "refresh/<uuid:post_id>/",
+                view(self.refresh_view),
+                name="analytics_interactionsnapshot_refresh",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _require_add(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("analytics.add_interactionsnapshot"):
+            raise PermissionDenied
+
+    def refresh_view(self, request: HttpRequest, post_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._require_add(request)
+        post = get_object_or_404(Post, pk=post_id)
+        try:
+            snapshot_refresh(post=post, by=request.user)
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, _("Counts read now and added as a new snapshot."))
+        return HttpResponseRedirect(reverse("admin:posting_post_change", args=[post.pk]) + "#interactions")
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        self._require_add(request)
+        form = CSVUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            created = self._import(request, form)
+            if created is not None:
+                self.message_user(
+                    request,
+                    ngettext("%(count)d snapshot imported.", "%(count)d snapshots imported.", created)
+                    % {"count": created},
+                )
+                return HttpResponseRedirect(reverse("admin:analytics_interactionsnapshot_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import interaction snapshots (CSV)"),
+            "opts": self.opts,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/analytics/import_csv.html", context)
+
+    def _import(self, request: HttpRequest, form: CSVUploadForm) -> int | None:
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            form.add_error("file", _("The file is larger than 5 MB; split it."))
+            return None
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.add_error("file", _("The file is not UTF-8 text."))
+            return None
+        try:
+            return len(
+                snapshots_import(rows=csv_rows(text), source=InteractionSnapshot.Source.CSV, by=request.user)
+            )
+        except InvalidInput as invalid:
+            form.add_error("file", invalid.message)
+            for key, problems in list(invalid.fields.items())[:50]:
+                form.add_error(None, f"{key}: {' '.join(problems)}")
+            return None
+
+
+class ScoreFormulaForm(forms.ModelForm):
+    class Meta:
+        model = ScoreFormula
+        fields = ["likes_weight", "comments_weight", "shares_weight", "saves_weight", "tips_weight", "notes"]
+
+
+@admin.register(ScoreFormula)
+class ScoreFormulaAdmin(ModelAdmin):
+    """Administrators add a new version (never edit one); the new one becomes active and rescores."""
+
+    form = ScoreFormulaForm
+    list_display = ["version", "is_active", "formula", "created_by", "created_at"]
+    list_select_related = ["created_by"]
+    actions = ["activate_selected"]
+
+    @admin.display(description=gettext_lazy("formula"))
+    def formula(self, obj: ScoreFormula) -> str:
+        return obj.describe()
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ScoreFormula, form: Any, change: bool) -> None:
+        weights = {name: form.cleaned_data[f"{name}_weight"] for name in ScoreFormula.WEIGHTS}
+        created = score_formula_create(weights=weights, notes=form.cleaned_data["notes"], by=request.user)
+        obj.pk, obj.version, obj.is_active = created.pk, created.version, True
+
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("analytics.add_scoreformula"))
+
+    @admin.action(
+        description=gettext_lazy("Make the selected version active (rescores everything)"),
+        permissions=["activate"],
+    )
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[ScoreFormula]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one version."), messages.ERROR)
+            return
+        formula = score_formula_activate(formula=queryset.get())
+        self.message_user(
+            request, _("Version %(version)s is active; scores recomputed.") % {"version": formula.version}
+        )
+
+
+@admin.register(SnapshotClaim)
+class SnapshotClaimAdmin(_ReadOnly):
+    list_display = ["post", "slot", "status", "due_at", "next_attempt_at", "attempts", "last_error"]
+    list_filter = ["status", "slot"]
+    list_select_related = ["post"]
+    search_fields = ["post__title", "post__platform_post_id"]
+    show_full_result_count = False
+
+
+@admin.register(CollectionStop)
+class CollectionStopAdmin(_ReadOnly):
+    list_display = ["post", "reason", "at", "detail"]
+    list_filter = ["reason"]
+    list_select_related = ["post"]
+
+
+@admin.register(KOLSnapshot)
+class KOLSnapshotAdmin(_ReadOnly):
+    list_display = ["kol", "day", "followers", "articles", "captured_at"]
+    list_filter = ["day"]
+    list_select_related = ["kol"]
+    search_fields = ["kol__nickname", "kol__serial"]
+    exclude = ["raw"]

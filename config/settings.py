@@ -542,6 +542,42 @@ PUBLISH_TASK_SOFT_TIME_LIMIT = (
 )
 PUBLISH_TASK_TIME_LIMIT = PUBLISH_TASK_SOFT_TIME_LIMIT + 20
 
+# --- Interactions (analytics/) ----------------------------------------------------------------------
+# Snapshots at these ages after publishing ("<n>h" or "<n>d"); "24h" must be one: it is the scored slot.
+INTERACTION_SLOTS = env.get_list("INTERACTION_SLOTS", ["1h", "6h", "24h", "72h", "7d", "30d"])
+if "24h" not in INTERACTION_SLOTS or any(
+    not (slot[:-1].isdigit() and int(slot[:-1]) > 0 and slot[-1] in "hd") for slot in INTERACTION_SLOTS
+):
+    raise ImproperlyConfigured(
+        f"INTERACTION_SLOTS must be ages such as 1h,24h,7d and include 24h; got {INTERACTION_SLOTS!r}."
+    )
+# A slot taken later than max(this fraction of its age, INTERACTION_LATE_MIN_MINUTES) after it fell due
+# is flagged late (its real age is recorded either way).
+INTERACTION_LATE_FRACTION = env.get_float("INTERACTION_LATE_FRACTION", 0.1, minimum=0)
+INTERACTION_LATE_MIN_MINUTES = env.get_int("INTERACTION_LATE_MIN_MINUTES", 10, minimum=0)
+# Reads per minute per platform (a token bucket in Redis, separate from the publishing pace).
+INTERACTION_READ_RATE_PER_MINUTE = env.get_float("INTERACTION_READ_RATE_PER_MINUTE", 60.0, minimum=0.01)
+INTERACTION_READ_BURST = env.get_int("INTERACTION_READ_BURST", 2, minimum=1)
+# The PlatformAccount (id) whose token reads every CMoney article; 0 = each post's own account.
+INTERACTION_READER_ACCOUNT_ID = env.get_int("INTERACTION_READER_ACCOUNT_ID", 0, minimum=0)
+# Collector tasks the minute dispatcher starts; each works through due snapshots for up to a minute.
+INTERACTION_COLLECT_WORKERS = env.get_int("INTERACTION_COLLECT_WORKERS", 2, minimum=1)
+# A failed read is tried again after this long, at most this many times.
+INTERACTION_RETRY_SECONDS = env.get_int("INTERACTION_RETRY_SECONDS", 300, minimum=1)
+INTERACTION_MAX_ATTEMPTS = env.get_int("INTERACTION_MAX_ATTEMPTS", 5, minimum=1)
+# A worker holds a claimed snapshot this long; after that another worker may take it over.
+INTERACTION_LEASE_SECONDS = env.get_int("INTERACTION_LEASE_SECONDS", 120, minimum=10)
+# Webhook platform: optional pull URL ({id} = the platform post id); pushes arrive at /api/interactions/push.
+INTERACTION_WEBHOOK_PULL_URL = env.get_url("INTERACTION_WEBHOOK_PULL_URL", ("https", "http")) or ""
+# A pushed snapshot whose timestamp is further than this from now is refused (replays).
+INTERACTION_PUSH_MAX_SKEW_SECONDS = env.get_int("INTERACTION_PUSH_MAX_SKEW_SECONDS", 300, minimum=10)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "SnapshotSourceEnum": "analytics.models.SnapshotSource",
+        "BatchSourceEnum": "posting.models.GenerationBatch.Source",
+    }
+)
+
 # --- Generation batches (posting/generation/batches.py, posting/generation/runner.py) -------------------------------
 # Drafts of one batch generated at the same time (threads in the batch task: LLM calls wait on the
 # network). Each thread holds a database connection while it works.

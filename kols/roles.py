@@ -29,6 +29,8 @@ _READ = [
     "scheduling.view_schedule",
     "scheduling.view_schedulerun",
     "analytics.view_interactionsnapshot",
+    "analytics.view_kolsnapshot",
+    "analytics.view_scoreformula",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -88,4 +88,18 @@ BEAT_ENTRIES: list[BeatEntry] = [
         description="Take over generation batches whose task died or was lost: their running items go back "
         "to pending (or fail when out of attempts) and a new task continues the batch.",
     ),
+    BeatEntry(
+        name=f"{PREFIX}dispatch-snapshots",
+        task="analytics.dispatch_snapshots",
+        minute="*",
+        description="Plan the interaction snapshots that fell due (one per post and age slot) and start the "
+        "collectors; reads follow their own pace and never delay a publish.",
+    ),
+    BeatEntry(
+        name=f"{PREFIX}take-kol-snapshots",
+        task="analytics.take_kol_snapshots",
+        minute="5",
+        hour="3",
+        description="Append each KOL's followers and article totals for the day.",
+    ),
 ]

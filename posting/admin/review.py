@@ -29,6 +29,7 @@ from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
     ChoicesDropdownFilter,
     RangeDateFilter,
+    RangeNumericFilter,
 )
 from unfold.decorators import display
 
@@ -65,6 +66,7 @@ class PostReviewAdmin(ModelAdmin):
         "generator",
         "trigger_type",
         "status",
+        "score_24h_display",
         "age",
     ]
     list_display_links = ["title"]
@@ -78,6 +80,8 @@ class PostReviewAdmin(ModelAdmin):
         ("generator", ChoicesDropdownFilter),
         ("batch", AutocompleteSelectFilter),
         ("created_at", RangeDateFilter),
+        ("score_24h", RangeNumericFilter),
+        "score_24h_late",
     ]
     list_filter_submit = True
     list_select_related = ["kol", "stock"]
@@ -113,6 +117,8 @@ class PostReviewAdmin(ModelAdmin):
                 "trigger_type",
                 "created_at",
                 "check_summary",
+                "score_24h",
+                "score_24h_late",
                 "kol__nickname",
                 "kol__serial",
                 "stock__code",
@@ -147,6 +153,12 @@ class PostReviewAdmin(ModelAdmin):
     @admin.display(description=gettext_lazy("quality"), ordering="quality_score")
     def quality_display(self, obj: Post) -> str:
         return "—" if obj.quality_score is None else f"{obj.quality_score:.2f}"
+
+    @admin.display(description=gettext_lazy("24 h score"), ordering="score_24h")
+    def score_24h_display(self, obj: Post) -> str:
+        if obj.score_24h is None:
+            return "—"
+        return f"{obj.score_24h:,.2f}" + (" " + _("(late)") if obj.score_24h_late else "")
 
     @admin.display(description=gettext_lazy("duplicate"), boolean=True)
     def duplicate_flag(self, obj: Post) -> bool:

@@ -272,6 +272,27 @@ class CMoneyClient:
             raise self._fail(response, what=what)
         return self._json(response, what=what, uncertain=False)
 
+    # --- Reads for analytics (their answers are judged by analytics/clients/cmoney.py) ----------------
+
+    def article_read(self, *, token: Secret, article_id: str) -> httpx.Response:
+        """``GET {forum}/api/Article/{id}`` with ``X-Version: 2.0``: the answer as it came, whatever its status."""
+        return self._send(
+            "GET",
+            f"{self.forum_base_url}/api/Article/{article_id}",
+            what=_("Read article"),
+            headers=self._bearer(token, **{"X-Version": "2.0", "Accept": "application/json"}),
+        )
+
+    def member_info(self, *, token: Secret, member_ids: list[str]) -> httpx.Response:
+        """``GET {forum}/api/Member/Info?memberIds=``: the answer as it came, whatever its status."""
+        return self._send(
+            "GET",
+            f"{self.forum_base_url}/api/Member/Info",
+            what=_("Read member totals"),
+            params={"memberIds": ",".join(member_ids)},
+            headers=self._bearer(token, Accept="application/json"),
+        )
+
 
 def create_body(
     *, title: str, text: str, commodity_tags: list[dict[str, Any]] | None = None, topic_id: str = ""

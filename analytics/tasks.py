@@ -1,0 +1,36 @@
+"""Thin Celery wrappers around the interaction services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from analytics.collection import snapshots_collect, snapshots_dispatch
+from analytics.services import kol_snapshots_take
+
+# Collectors work for at most this long, inside the task's limits.
+COLLECT_BUDGET_SECONDS = 50
+
+
+# No retries: whatever is not planned or claimed stays due, and the next minute's tick takes it.
+@shared_task(name="analytics.dispatch_snapshots", soft_time_limit=50, time_limit=55, expires=55)
+def dispatch_snapshots() -> dict[str, int]:
+    result = snapshots_dispatch()
+    return {"planned": result.planned, "workers": result.workers}
+
+
+@shared_task(name="analytics.collect_snapshots", soft_time_limit=80, time_limit=90, expires=55)
+def collect_snapshots() -> dict[str, Any]:
+    result = snapshots_collect(budget_seconds=COLLECT_BUDGET_SECONDS)
+    return {
+        "collected": result.collected,
+        "retried": result.retried,
+        "failed": result.failed,
+        "stopped": result.stopped,
+    }
+
+
+@shared_task(name="analytics.take_kol_snapshots", soft_time_limit=600, time_limit=660)
+def take_kol_snapshots() -> dict[str, int]:
+    return {"taken": kol_snapshots_take()}
