@@ -1,4 +1,5 @@
-"""Benchmark: every trigger type over the whole market, ~2,300 stocks x 250 trading days of quotes.
+"""Benchmark: every trigger type over the whole market, ~2,300 stocks x 250 trading days of quotes, plus
+250 ETFs (all days) and 3,000 warrants (last 40 days) that the triggers must ignore.
 
 Run from the repo root with the project's Python:  .venv/bin/python bench/triggers.py
 Uses DATABASE_URL's server when set (in a throwaway database named kol_bench_triggers, dropped at the
@@ -7,7 +8,9 @@ end; the DATABASE_URL's own database is never touched), otherwise a throwaway SQ
 BENCHMARK FIXTURE: the stock master is the shipped one, but every quote and news item here is
 SYNTHETIC (a seeded random walk and made-up "[bench]" headlines), created only in the throwaway
 database and only to time the triggers. Prints one JSON object as its last line:
-{"stocks", "days", "seconds_per_trigger": {type: seconds}} (best of 3 runs each).
+{"stocks", "etfs", "warrants", "days", "seconds_per_trigger": {type: seconds, "non_common_candidates": n}}
+(best of 3 runs each; non_common_candidates counts ETF/warrant/TDR candidates over the market-wide
+triggers, expected 0; individual and news triggers name their stocks themselves).
 """
 
 from __future__ import annotations
@@ -153,15 +156,76 @@ def _insert(rows: list[tuple[Any, ...]], vendor: str) -> None:
         cursor.execute("ANALYZE")
 
 
+ETFS = 250
+WARRANTS = 3000
+WARRANT_DAYS = 40
+
+
+def _other_instruments() -> tuple[list[int], list[int]]:
+    """Synthetic ETF and warrant codes the market triggers must ignore (ETFs unless a config includes them)."""
+    from market.models import InstrumentType, Stock
+
+    etfs = [
+        Stock(
+            code=f"00{9000 + n}",
+            name=f"[bench] ETF {n}",
+            market="TWSE",
+            instrument_type=InstrumentType.ETF,
+        )
+        for n in range(ETFS)
+    ]
+    warrants = [
+        Stock(
+            code=f"7{n:05d}", name=f"[bench] 權證{n}", market="TPEx", instrument_type=InstrumentType.WARRANT
+        )
+        for n in range(WARRANTS)
+    ]
+    created = Stock.objects.bulk_create([*etfs, *warrants])
+    return [stock.pk for stock in created[:ETFS]], [stock.pk for stock in created[ETFS:]]
+
+
+def _warrant_rows(stock_ids: list[int], days: list[dt.date]) -> list[tuple[Any, ...]]:
+    """Warrants swing far past the 10% daily limit of stocks: exactly what would swamp a limit-up trigger."""
+    rng = np.random.default_rng(SEED + 3)
+    close = np.maximum(np.round(rng.uniform(0.5, 5, (len(days), len(stock_ids))), 2), 0.01).tolist()
+    volume = (np.round(rng.lognormal(11, 1.5, (len(days), len(stock_ids))) / 1000) * 1000 + 1000).astype(
+        np.int64
+    )
+    now = dt.datetime.now(dt.UTC)
+    rows: list[tuple[Any, ...]] = []
+    for d, day in enumerate(days):
+        for s, stock_id in enumerate(stock_ids):
+            price = close[d][s]
+            change = round(price - close[d - 1][s], 2) if d else None
+            shares = int(volume[d][s])
+            rows.append(
+                (stock_id, day, price, price, price, price, change, shares, int(shares * price), 10, now)
+            )
+    return rows
+
+
 def _load_market() -> tuple[int, list[dt.date]]:
     from market.models import Stock
     from market.services import stocks_load_master
 
     stocks_load_master()
     stock_ids = list(Stock.objects.order_by("code").values_list("pk", flat=True))
+    etf_ids, warrant_ids = _other_instruments()
     days = _trading_days()
-    _insert(_rows(stock_ids, days), _vendor())
+    _insert(_rows(stock_ids + etf_ids, days), _vendor())
+    _insert(_warrant_rows(warrant_ids, days[-WARRANT_DAYS:]), _vendor())
     return len(stock_ids), days
+
+
+def _ignored_in_candidates(result: Any) -> int:
+    """How many of a result's candidates are not common stocks (must be 0 when ETFs are not asked for)."""
+    from market.models import InstrumentType
+
+    return sum(
+        1
+        for candidate in result.candidates
+        if candidate.stock is not None and candidate.stock.instrument_type != InstrumentType.COMMON
+    )
 
 
 def _vendor() -> str:
@@ -230,7 +294,9 @@ def _load_news() -> bool:
 def _configs() -> dict[str, dict[str, Any]]:
     from market.models import Stock
 
-    codes = list(Stock.objects.order_by("code").values_list("code", flat=True)[:20])
+    codes = list(
+        Stock.objects.filter(instrument_type="common").order_by("code").values_list("code", flat=True)[:20]
+    )
     return {
         "individual": {"stock_codes": codes},
         "sector": {"industries": ["半導體業", "電子零組件業"], "rank_by": "volume_ratio"},
@@ -269,6 +335,7 @@ def _time_triggers(with_news: bool) -> dict[str, Any]:
     from scheduling.triggers import IntradaySourceMissing, trigger_evaluate
 
     timings: dict[str, Any] = {}
+    ignored: dict[str, int] = {}
     configs = _configs()
     for trigger_type in TriggerType.values:
         if trigger_type == TriggerType.INTRADAY:
@@ -282,10 +349,13 @@ def _time_triggers(with_news: bool) -> dict[str, Any]:
             continue
         seconds, result = _best_of(trigger_type, configs[trigger_type])
         timings[trigger_type] = round(seconds, 4)
+        if trigger_type not in {TriggerType.INDIVIDUAL, TriggerType.NEWS, TriggerType.MACRO}:
+            ignored[trigger_type] = _ignored_in_candidates(result)
         print(
             f"{trigger_type:17} {seconds * 1000:8.1f} ms  candidates={len(result.candidates):3} "
             f"matched={result.matched:4} excluded={result.excluded_counts}"
         )
+    timings["non_common_candidates"] = sum(ignored.values())
     return timings
 
 
@@ -308,7 +378,16 @@ def main() -> None:
     finally:
         cleanup()
     print(
-        json.dumps({"stocks": stocks, "days": len(days), "seconds_per_trigger": timings}, ensure_ascii=False)
+        json.dumps(
+            {
+                "stocks": stocks,
+                "etfs": ETFS,
+                "warrants": WARRANTS,
+                "days": len(days),
+                "seconds_per_trigger": timings,
+            },
+            ensure_ascii=False,
+        )
     )
 
 

@@ -342,6 +342,21 @@ SERPER_API_KEY = env.get_str("SERPER_API_KEY")
 SERPER_BASE_URL = (env.get_url("SERPER_BASE_URL", ("https", "http")) or "https://google.serper.dev").rstrip(
     "/"
 )
+# --- Market data: instrument types and tolerant feeds (issue 11) ---
+# Which instrument types get daily quotes stored and join the stock master from the feeds (see
+# market/instruments.py): common, etf, etn, warrant, tdr, reit, preferred, other. Warrants (about 11,000
+# TPEx rows a day, moving far past 10%) only when named here.
+_INSTRUMENT_TYPES = {"common", "etf", "etn", "warrant", "tdr", "reit", "preferred", "other"}
+QUOTES_STORED_TYPES = env.get_list("QUOTES_STORED_TYPES", ["common", "etf"])
+if not QUOTES_STORED_TYPES or set(QUOTES_STORED_TYPES) - _INSTRUMENT_TYPES:
+    raise ImproperlyConfigured(
+        f"QUOTES_STORED_TYPES must name some of {sorted(_INSTRUMENT_TYPES)}; got {QUOTES_STORED_TYPES!r}."
+    )
+# A feed is refused (and retried) when more than this share of its rows (of the stored types) is unreadable;
+# fewer bad rows are skipped and counted, and the rest of the day is stored.
+QUOTES_MAX_BAD_ROWS_PERCENT = env.get_float("QUOTES_MAX_BAD_ROWS_PERCENT", 2.0, minimum=0.0)
+# A stock of a stored type absent from its exchange's feed this many trading days in a row becomes inactive.
+STOCK_INACTIVE_AFTER_TRADING_DAYS = env.get_int("STOCK_INACTIVE_AFTER_TRADING_DAYS", 10, minimum=1)
 # FinLab (paid, optional) for history backfills (manage.py backfill_quotes); also needs the finlab package.
 # Empty means no FinLab: the exchanges' keyless OpenAPIs and CSV imports still work.
 FINLAB_API_KEY = env.get_str("FINLAB_API_KEY")

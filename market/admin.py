@@ -15,11 +15,20 @@ from market.news import news_fetch_feeds
 
 @admin.register(Stock)
 class StockAdmin(ModelAdmin):
-    list_display = ["code", "name", "market", "industry", "capital_twd", "is_active"]
-    list_filter = ["market", "is_active", "industry"]
+    list_display = [
+        "code",
+        "name",
+        "instrument_type",
+        "market",
+        "industry",
+        "capital_twd",
+        "last_seen_on",
+        "is_active",
+    ]
+    list_filter = ["instrument_type", "market", "is_active", "industry"]
     search_fields = ["code", "name"]
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["instrument_type", "last_seen_on", "created_at", "updated_at"]
 
 
 @admin.register(DailyQuote)

@@ -11,6 +11,19 @@ class Market(models.TextChoices):
     TPEX = "TPEx", _("TPEx (OTC)")
 
 
+class InstrumentType(models.TextChoices):
+    """What a code is; see market/instruments.py for the rules that decide it from code and name."""
+
+    COMMON = "common", _("common stock")
+    ETF = "etf", _("ETF")
+    ETN = "etn", _("ETN")
+    WARRANT = "warrant", _("warrant")
+    TDR = "tdr", _("TDR (depositary receipt)")
+    REIT = "reit", _("REIT")
+    PREFERRED = "preferred", _("preferred share")
+    OTHER = "other", _("other")
+
+
 class Stock(models.Model):
     code = models.CharField(_("code"), max_length=10, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -21,6 +34,20 @@ class Stock(models.Model):
     issued_shares = models.BigIntegerField(_("issued shares"), null=True, blank=True)
     capital_twd = models.BigIntegerField(_("capital (TWD)"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    instrument_type = models.CharField(
+        _("instrument type"),
+        max_length=10,
+        choices=InstrumentType.choices,
+        default=InstrumentType.COMMON,
+        db_index=True,
+        help_text=_("Derived from the code and name: common stock, ETF, warrant, …"),
+    )
+    last_seen_on = models.DateField(
+        _("last seen in its feed"),
+        null=True,
+        blank=True,
+        help_text=_("The last trading day the exchange's daily feed listed this code."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Protocol
 
 from market.clients import finlab, tpex, twse
-from market.clients.quotes import Quote
+from market.clients.quotes import FeedRead
 from market.models import Market
 
 
@@ -27,27 +27,41 @@ class QuoteProvider(Protocol):
         """The Market value new stocks from this source join the master with."""
         ...
 
-    def fetch_latest(self) -> list[Quote]: ...
+    def fetch_latest(
+        self, *, default_date: dt.date | None = None, types: Collection[str] | None = None
+    ) -> FeedRead:
+        """The latest day's feed: rows without a date get ``default_date``; only ``types`` are read."""
+        ...
 
 
 class TwseProvider:
     name = "TWSE"
     market = Market.TWSE.value
 
-    def fetch_latest(self) -> list[Quote]:
-        return twse.fetch_daily_quotes()
+    def fetch_latest(
+        self, *, default_date: dt.date | None = None, types: Collection[str] | None = None
+    ) -> FeedRead:
+        return twse.fetch_daily_quotes(default_date=default_date, types=types)
 
 
 class TpexProvider:
     name = "TPEx"
     market = Market.TPEX.value
 
-    def fetch_latest(self) -> list[Quote]:
-        return tpex.fetch_daily_quotes()
+    def fetch_latest(
+        self, *, default_date: dt.date | None = None, types: Collection[str] | None = None
+    ) -> FeedRead:
+        return tpex.fetch_daily_quotes(default_date=default_date, types=types)
 
 
-def default_providers() -> list[QuoteProvider]:
-    return [TwseProvider(), TpexProvider()]
+def default_providers(source: str = "all") -> list[QuoteProvider]:
+    """The exchanges' providers: ``source`` is "twse", "tpex" or "all"."""
+    providers: list[QuoteProvider] = []
+    if source in {"twse", "all"}:
+        providers.append(TwseProvider())
+    if source in {"tpex", "all"}:
+        providers.append(TpexProvider())
+    return providers
 
 
 class FinLabHistory:

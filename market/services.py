@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.exceptions import ServiceError
+from market.instruments import instrument_type_of
 from market.models import Market, Stock
 
 STOCK_MASTER_PATH = Path(__file__).resolve().parent / "data" / "tw_stocks.csv"
@@ -60,12 +61,13 @@ def _parse_master(path: Path) -> list[Stock]:
                     industry=row["industry"].strip(),
                     issued_shares=_optional_int(row["issued_shares"], row=row_number, column="issued_shares"),
                     capital_twd=_optional_int(row["capital_twd"], row=row_number, column="capital_twd"),
+                    instrument_type=instrument_type_of(code, name).value,
                 )
             )
     return stocks
 
 
-_MASTER_FIELDS = ("name", "market", "industry", "issued_shares", "capital_twd")
+_MASTER_FIELDS = ("name", "market", "industry", "issued_shares", "capital_twd", "instrument_type")
 
 
 def stocks_load_master(*, path: Path = STOCK_MASTER_PATH) -> LoadResult:

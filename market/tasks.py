@@ -10,6 +10,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.utils import timezone
 
+from market.clients.http import SourceBlocked
 from market.news import news_fetch_feeds
 from market.quotes import QuotesNotPublishedYet, quotes_fetch_day
 
@@ -27,7 +28,8 @@ QUOTES_MAX_RETRIES = 24  # ten-minute steps: four hours past the first run at 14
     time_limit=300,
 )
 def fetch_daily_quotes(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
-    """Store the latest closed trading day's quotes; retry every 10 minutes until the exchanges publish it.
+    """Store the latest closed trading day's quotes; retry every 10 minutes until the exchanges publish it
+    (or stop blocking us: a block page is retried the same way).
 
     The first run's moment is pinned in ``as_of`` for its retries, so a retry after midnight still
     looks for the same trading day.
@@ -35,8 +37,8 @@ def fetch_daily_quotes(self: Task[Any, Any], as_of: str | None = None) -> dict[s
     now = dt.datetime.fromisoformat(as_of) if as_of else timezone.now()
     try:
         result = quotes_fetch_day(now=now)
-    except QuotesNotPublishedYet as exc:
-        logger.info("Quotes not published yet, retrying in %ss: %s", QUOTES_RETRY_SECONDS, exc.message)
+    except (QuotesNotPublishedYet, SourceBlocked) as exc:
+        logger.info("Quotes not available yet, retrying in %ss: %s", QUOTES_RETRY_SECONDS, exc.message)
         raise self.retry(exc=exc, countdown=QUOTES_RETRY_SECONDS, kwargs={"as_of": now.isoformat()}) from exc
     except Exception:
         logger.exception("Fetching the daily quotes failed")
@@ -45,6 +47,7 @@ def fetch_daily_quotes(self: Task[Any, Any], as_of: str | None = None) -> dict[s
         "trade_date": result.trade_date.isoformat() if result.trade_date else None,
         "message": result.message,
         "stored": {name: dataclasses.asdict(stored) for name, stored in result.stored.items()},
+        "feeds": {name: outcome.as_dict() for name, outcome in result.feeds.items()},
     }
 
 

@@ -47,6 +47,9 @@ _TEXTS: dict[str, Any] = {
 _LOOKBACK: dict[str, Any] = {"type": "integer", "minimum": 5, "maximum": 120, "default": 20}
 _WINDOW_HOURS: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 168, "default": 24}
 _THRESHOLD: dict[str, Any] = {"type": "number", "minimum": 1, "maximum": 10, "default": 9.5}
+# Market-wide triggers judge common stocks only; ETFs join when a trigger's config says so. Other
+# instrument types (warrants, ETNs, preferred shares, ...) are never considered.
+_INCLUDE_ETFS: dict[str, Any] = {"type": "boolean", "default": False}
 
 
 def _schema(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -80,25 +83,31 @@ CONFIG_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         ["industries"],
     ),
-    TriggerType.LIMIT_UP: _schema({"threshold_pct": _THRESHOLD, "limit": _LIMIT}),
-    TriggerType.LIMIT_DOWN: _schema({"threshold_pct": _THRESHOLD, "limit": _LIMIT}),
+    TriggerType.LIMIT_UP: _schema(
+        {"include_etfs": _INCLUDE_ETFS, "threshold_pct": _THRESHOLD, "limit": _LIMIT}
+    ),
+    TriggerType.LIMIT_DOWN: _schema(
+        {"include_etfs": _INCLUDE_ETFS, "threshold_pct": _THRESHOLD, "limit": _LIMIT}
+    ),
     TriggerType.VOLUME_SURGE: _schema(
         {
             "ratio": {"type": "number", "minimum": 1, "maximum": 100, "default": 2.0},
             "lookback_days": _LOOKBACK,
+            "include_etfs": _INCLUDE_ETFS,
             "limit": _LIMIT,
         }
     ),
-    TriggerType.TURNOVER_LEADERS: _schema({"limit": _LIMIT}),
+    TriggerType.TURNOVER_LEADERS: _schema({"include_etfs": _INCLUDE_ETFS, "limit": _LIMIT}),
     TriggerType.TURNOVER_CHANGE: _schema(
         {
             "min_change_pct": {"type": "number", "minimum": 0, "default": 50},
             "min_turnover_twd": {"type": "number", "minimum": 0, "default": 0},
+            "include_etfs": _INCLUDE_ETFS,
             "limit": _LIMIT,
         }
     ),
-    TriggerType.TOP_GAINERS: _schema({"limit": _LIMIT}),
-    TriggerType.TOP_LOSERS: _schema({"limit": _LIMIT}),
+    TriggerType.TOP_GAINERS: _schema({"include_etfs": _INCLUDE_ETFS, "limit": _LIMIT}),
+    TriggerType.TOP_LOSERS: _schema({"include_etfs": _INCLUDE_ETFS, "limit": _LIMIT}),
     TriggerType.NEWS: _schema(
         {"keywords": _TEXTS, "window_hours": _WINDOW_HOURS, "limit": _LIMIT},
         ["keywords"],
@@ -132,6 +141,7 @@ CONFIG_SCHEMAS: dict[str, dict[str, Any]] = {
                 "default": "turnover",
             },
             "lookback_days": _LOOKBACK,
+            "include_etfs": _INCLUDE_ETFS,
             "limit": _LIMIT,
         }
     ),

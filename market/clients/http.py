@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from config.exceptions import ServiceError
 
 _HEADERS = {"User-Agent": "KOLStudio/1 (+market data)", "Accept": "application/json, */*;q=0.5"}
 _BODY_EXCERPT = 200
+_TAGS = re.compile(r"<[^>]+>")
 
 
 class MarketDataError(ServiceError):
@@ -35,6 +37,14 @@ class SourceResponseInvalid(MarketDataError):
     """The source answered, but not in the shape we know: not JSON, not a list, a field missing or unreadable."""
 
     code = "market_source_response_invalid"
+
+
+class SourceBlocked(MarketDataError):
+    """The source refused us with a page instead of data (TWSE answers a blocked client with HTTP 200 and an
+    HTML "FOR SECURITY REASONS" page): nothing is wrong with the data, so the fetch is tried again later."""
+
+    code = "market_source_blocked"
+    status_code = 503
 
 
 class SourceNotConfigured(MarketDataError):
@@ -76,8 +86,28 @@ def request(method: str, url: str, *, source: str, **kwargs: Any) -> httpx.Respo
     return response
 
 
+_BLOCK_MARKERS = ("FOR SECURITY REASONS", "因為安全性考量")
+
+
+def _raise_if_blocked(response: httpx.Response, *, source: str, url: str) -> None:
+    text = response.text
+    if any(marker in text for marker in _BLOCK_MARKERS) or (
+        "html" in response.headers.get("content-type", "").lower() and text.lstrip().startswith("<")
+    ):
+        raise SourceBlocked(
+            _(
+                "%(source)s answered with a web page instead of data: blocked or down for maintenance, "
+                "tried again later (%(url)s): %(body)s"
+            )
+            % {"source": source, "url": url, "body": excerpt(_TAGS.sub(" ", text))},
+            source=source,
+        )
+
+
 def request_json(method: str, url: str, *, source: str, **kwargs: Any) -> Any:
+    """The JSON answer; a block page served with HTTP 200 is SourceBlocked, other non-JSON SourceResponseInvalid."""
     response = request(method, url, source=source, **kwargs)
+    _raise_if_blocked(response, source=source, url=url)
     try:
         return response.json()
     except ValueError as exc:

@@ -7,10 +7,13 @@ documented name is tried first and then the alternates seen in TPEx's other data
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
+
 from django.conf import settings
 
 from market.clients.http import request_json
-from market.clients.quotes import Quote, QuoteFields, quotes_from_body
+from market.clients.quotes import FeedRead, QuoteFields, feed_read
 
 SOURCE = "TPEx"
 
@@ -29,6 +32,16 @@ FIELDS = QuoteFields(
 )
 
 
-def fetch_daily_quotes() -> list[Quote]:
+def fetch_daily_quotes(
+    *, default_date: dt.date | None = None, types: Collection[str] | None = None
+) -> FeedRead:
+    """The latest day's feed; rows without a Date get ``default_date``, only ``types`` are parsed (None: all)."""
     url = f"{settings.TPEX_OPENAPI_BASE_URL}/tpex_mainboard_daily_close_quotes"
-    return quotes_from_body(request_json("GET", url, source=SOURCE), fields=FIELDS, source=SOURCE)
+    return feed_read(
+        request_json("GET", url, source=SOURCE),
+        fields=FIELDS,
+        source=SOURCE,
+        default_date=default_date,
+        types=types,
+        max_bad_percent=settings.QUOTES_MAX_BAD_ROWS_PERCENT,
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from market.models import Stock
+from market.models import InstrumentType, Stock
 from scheduling.triggers.days import resolve_as_of, trading_days_before
 from scheduling.triggers.results import Exclusion, Pick, TriggerResult, candidates_rank
 from scheduling.triggers.snapshot import (
@@ -53,8 +53,12 @@ class MarketDay:
         return found
 
 
-def active_stocks() -> QuerySet[Stock]:
-    return Stock.objects.filter(is_active=True)
+def active_stocks(config: dict[str, Any] | None = None) -> QuerySet[Stock]:
+    """The active common stocks, with ETFs too when ``config`` has ``include_etfs``: never warrants, ETNs, ..."""
+    types = [InstrumentType.COMMON]
+    if config and config.get("include_etfs"):
+        types.append(InstrumentType.ETF)
+    return Stock.objects.filter(is_active=True, instrument_type__in=types)
 
 
 def market_day_load(

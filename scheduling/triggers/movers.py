@@ -62,7 +62,7 @@ def _sentence_values(row: StockDay, change: Decimal, **extra: Any) -> dict[str, 
 def _limit(config: dict[str, Any], as_of: dt.date | None, *, up: bool) -> TriggerResult:
     trigger_type = TriggerType.LIMIT_UP if up else TriggerType.LIMIT_DOWN
     threshold = Decimal(str(config["threshold_pct"]))
-    day = market_day_load(stocks=active_stocks(), as_of=as_of, previous=True)
+    day = market_day_load(stocks=active_stocks(config), as_of=as_of, previous=True)
     usable, excluded = _with_change(day)
     if up:
         sentence = _(
@@ -98,7 +98,7 @@ def limit_down(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
 
 def _top(config: dict[str, Any], as_of: dt.date | None, *, gainers: bool) -> TriggerResult:
     trigger_type = TriggerType.TOP_GAINERS if gainers else TriggerType.TOP_LOSERS
-    day = market_day_load(stocks=active_stocks(), as_of=as_of, previous=True)
+    day = market_day_load(stocks=active_stocks(config), as_of=as_of, previous=True)
     usable, excluded = _with_change(day)
     if gainers:
         sentence = _("%(code)s %(name)s rose %(change)s%% to %(close)s (turnover %(turnover)s TWD).")
@@ -123,7 +123,7 @@ def top_losers(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
 
 
 def turnover_leaders(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
-    day = market_day_load(stocks=active_stocks(), as_of=as_of)
+    day = market_day_load(stocks=active_stocks(config), as_of=as_of)
     picks: list[Pick] = []
     excluded: list[Exclusion] = []
     sentence = _("%(code)s %(name)s traded %(turnover)s TWD on %(day)s, closing at %(close)s.")
@@ -155,7 +155,7 @@ def turnover_leaders(config: dict[str, Any], as_of: dt.date | None) -> TriggerRe
 
 
 def turnover_change(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
-    day = market_day_load(stocks=active_stocks(), as_of=as_of, previous=True)
+    day = market_day_load(stocks=active_stocks(config), as_of=as_of, previous=True)
     assert day.previous_day is not None
     minimum = Decimal(str(config["min_change_pct"]))
     floor = Decimal(str(config["min_turnover_twd"]))
@@ -208,7 +208,7 @@ def _turnover_change_pick(row: StockDay, change: Decimal, day: MarketDay, config
 
 def volume_surge(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
     lookback = config["lookback_days"]
-    day = market_day_load(stocks=active_stocks(), as_of=as_of, lookback_days=lookback)
+    day = market_day_load(stocks=active_stocks(config), as_of=as_of, lookback_days=lookback)
     threshold = Decimal(str(config["ratio"]))
     picks: list[Pick] = []
     excluded: list[Exclusion] = []

@@ -166,7 +166,7 @@ def sector(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
     _require_industries(industries)
     needs_history = rank_by == "volume_ratio"
     day = market_day_load(
-        stocks=active_stocks().filter(industry__in=industries),
+        stocks=active_stocks(config).filter(industry__in=industries),
         as_of=as_of,
         previous=rank_by == "change_pct",
         lookback_days=config["lookback_days"] if needs_history else 0,
@@ -204,7 +204,7 @@ def _given(config: dict[str, Any], key: str) -> bool:
 
 def custom(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
     rank_by: str = config["rank_by"]
-    stocks = active_stocks()
+    stocks = active_stocks(config)
     if _given(config, "industries"):
         _require_industries(config["industries"])
         stocks = stocks.filter(industry__in=config["industries"])

@@ -52,7 +52,7 @@ def exchange() -> Iterator[str]:
 def test_a_slow_answer_within_the_timeout_is_read(exchange: str, settings: Any) -> None:
     settings.MARKET_HTTP_TIMEOUT_SECONDS = 0.5
     settings.TWSE_OPENAPI_BASE_URL = f"{exchange}/slow/v1"
-    assert len(twse.fetch_daily_quotes()) == len(TWSE_DAY)
+    assert len(twse.fetch_daily_quotes().quotes) == len(TWSE_DAY)
 
 
 def test_an_answer_slower_than_the_timeout_fails_naming_the_source(exchange: str, settings: Any) -> None:

@@ -8,14 +8,14 @@ import pytest
 import respx
 
 from market.clients import tpex, twse
-from market.clients.http import MarketDataError, SourceRequestFailed, SourceResponseInvalid
-from market.clients.quotes import parse_change, parse_price, parse_roc_date, parse_whole
+from market.clients.http import MarketDataError, SourceBlocked, SourceRequestFailed, SourceResponseInvalid
+from market.clients.quotes import FeedRead, parse_change, parse_price, parse_roc_date, parse_whole
 from market.providers import TpexProvider, TwseProvider, default_providers
 from tests.market.payloads import TPEX_DAY, TPEX_URL, TWSE_DAY, TWSE_URL, tpex_row, twse_row
 
 
-def _by_code(quotes: list) -> dict:
-    return {quote.code: quote for quote in quotes}
+def _by_code(read: FeedRead) -> dict:
+    return {quote.code: quote for quote in read.quotes}
 
 
 def test_twse_day_is_parsed_with_roc_dates_separators_and_signed_changes(
@@ -74,7 +74,7 @@ def test_tpex_volume_fields_are_read_under_their_alternate_names(respx_mock: res
     row["TradeValue"] = row.pop("TransactionAmount")
     row["Transaction"] = row.pop("TransactionNumber")
     respx_mock.get(TPEX_URL).respond(json=[row])
-    (quote,) = tpex.fetch_daily_quotes()
+    (quote,) = tpex.fetch_daily_quotes().quotes
     assert (quote.volume, quote.turnover, quote.transactions) == (1_234_567, 510_123_456, 2_345)
 
 
@@ -134,9 +134,9 @@ def test_malformed_json_is_a_clear_error(respx_mock: respx.MockRouter) -> None:
         twse.fetch_daily_quotes()
 
 
-def test_an_html_maintenance_page_is_a_clear_error(respx_mock: respx.MockRouter) -> None:
+def test_an_html_maintenance_page_is_a_clear_error_tried_again_later(respx_mock: respx.MockRouter) -> None:
     respx_mock.get(TPEX_URL).respond(200, html="<html><body>系統維護中</body></html>")
-    with pytest.raises(SourceResponseInvalid, match=r"TPEx did not answer with JSON.*系統維護中"):
+    with pytest.raises(SourceBlocked, match=r"TPEx answered with a web page instead of data.*系統維護中"):
         tpex.fetch_daily_quotes()
 
 
@@ -157,7 +157,7 @@ def test_a_row_that_is_not_an_object_is_refused(respx_mock: respx.MockRouter) ->
 def test_the_base_urls_come_from_settings(respx_mock: respx.MockRouter, settings: object) -> None:
     settings.TWSE_OPENAPI_BASE_URL = "https://twse.internal.example/v1"
     route = respx_mock.get("https://twse.internal.example/v1/exchangeReport/STOCK_DAY_ALL").respond(json=[])
-    assert twse.fetch_daily_quotes() == []
+    assert twse.fetch_daily_quotes().quotes == []
     assert route.called
 
 
@@ -169,7 +169,7 @@ def test_providers_share_one_interface_and_name_their_market(respx_mock: respx.M
         (TwseProvider, "TWSE", "TWSE"),
         (TpexProvider, "TPEx", "TPEx"),
     ]
-    assert [len(provider.fetch_latest()) for provider in providers] == [len(TWSE_DAY), len(TPEX_DAY)]
+    assert [len(provider.fetch_latest().quotes) for provider in providers] == [len(TWSE_DAY), len(TPEX_DAY)]
 
 
 @pytest.mark.parametrize(

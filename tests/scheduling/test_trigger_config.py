@@ -28,15 +28,17 @@ def test_every_trigger_type_has_a_valid_json_schema(trigger_type: str) -> None:
 
 
 def test_defaults_are_filled_in_and_the_given_values_win() -> None:
-    assert trigger_config_clean("limit_up", {}) == {"threshold_pct": 9.5, "limit": 10}
+    assert trigger_config_clean("limit_up", {}) == {"include_etfs": False, "threshold_pct": 9.5, "limit": 10}
     assert trigger_config_clean("volume_surge", {"ratio": 3}) == {
         "ratio": 3,
         "lookback_days": 20,
+        "include_etfs": False,
         "limit": 10,
     }
     assert trigger_config_clean("turnover_change", None) == {
         "min_change_pct": 50,
         "min_turnover_twd": 0,
+        "include_etfs": False,
         "limit": 10,
     }
 
@@ -77,7 +79,7 @@ def test_a_config_that_is_not_an_object_is_refused() -> None:
 def test_an_unknown_key_is_named_with_the_allowed_ones() -> None:
     with pytest.raises(TriggerConfigError) as error:
         trigger_config_clean("limit_up", {"threshhold": 9})
-    assert "threshhold: unknown key (allowed: limit, threshold_pct)." in error.value.message
+    assert "threshhold: unknown key (allowed: include_etfs, limit, threshold_pct)." in error.value.message
 
 
 @pytest.mark.parametrize(
