@@ -40,6 +40,7 @@ from posting.models import Approval, GenerationBatch, Post
 from posting.publishing.selectors import publishing_panel
 from posting.publishing.slots import next_free_slots
 from posting.review import services
+from posting.review.approval import approval_refusal
 from posting.review.locks import edit_lock_acquire, edit_lock_release
 from posting.review.rendering import highlight, platform_preview
 from posting.review.selectors import revision_history
@@ -378,6 +379,7 @@ class PostReviewAdmin(ModelAdmin):
             "events": post.events.select_related("actor", "approval")[:50],
             "approvals": Approval.objects.filter(post=post).select_related("approved_by"),
             "decisions": self._decisions(request, post),
+            "approve_refusal": approval_refusal(post=post, user=request.user),
             "regenerations": post.regenerations.only("id", "title", "status", "created_at").order_by(
                 "created_at"
             ),
@@ -454,7 +456,10 @@ class PostReviewAdmin(ModelAdmin):
 
 REFUSAL_LABELS = {
     "blocking_findings": gettext_lazy("blocking findings"),
-    "self_approval": gettext_lazy("you last edited the text"),
+    "self_approval": gettext_lazy("you wrote part of the text"),
+    "checks_stale": gettext_lazy("checks not yet run on the current text"),
+    "checks_not_run": gettext_lazy("checks not yet run on the current text"),
+    "already_approved": gettext_lazy("already approved"),
     "transition_not_allowed": gettext_lazy("not in a state that allows it"),
     "edit_conflict": gettext_lazy("changed meanwhile"),
     "permission_denied": gettext_lazy("no permission"),
