@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from kols.models import KOL
+from market.models import Stock
 from posting.models import Post
 
 
@@ -39,6 +41,17 @@ class PostTextSerializer(serializers.Serializer[Any]):
         min_value=1,
         help_text=_("The version you edited. A newer version on the server refuses the change (409)."),
     )
+
+
+class PostWriteSerializer(serializers.Serializer[Any]):
+    """POST /api/posts/: a post written by hand for a KOL. It starts as a checked draft; submit it next."""
+
+    kol = serializers.PrimaryKeyRelatedField(queryset=KOL.objects.all())
+    stock = serializers.PrimaryKeyRelatedField(
+        queryset=Stock.objects.all(), required=False, allow_null=True, default=None
+    )
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField()
 
 
 class ApproveSerializer(serializers.Serializer[Any]):

@@ -60,10 +60,34 @@ def post_create_draft(*, status: str = Post.Status.PENDING_REVIEW, by: Any = Non
     return post
 
 
+def post_write(*, kol: Any, stock: Any, title: str, body: str, by: Any) -> Post:
+    """A post written by hand for a KOL: a draft (revision 1 is the person's), checked like any other.
+
+    The author submits it (``post_submit``) and someone else reviews it: revision 1 is theirs, so the
+    four-eyes rule applies to it as to an edit.
+    """
+    actor = as_actor(by)
+    require_permission(actor, "posting.add_post", str(_("write")))
+    title, body = _required_text(title, body)
+    post = post_create_draft(
+        status=Post.Status.DRAFT,
+        by=actor,
+        kol=kol,
+        stock=stock,
+        title=title,
+        body=body,
+        generator=Post.Generator.HUMAN,
+        text_edited_by=actor.user,
+        text_edited_at=timezone.now(),
+    )
+    return post_run_checks(post=post)
+
+
 # --- Review -----------------------------------------------------------------------------------------
 
 
 def post_submit(*, post: Post, by: Any) -> Post:
+    """Send a draft, or a post that came back with requested changes, (back) to the review queue."""
     return transition_apply(post=post, action=Action.SUBMIT, by=by)[0]
 
 
@@ -207,14 +231,7 @@ def post_update_text(*, post: Post, by: Any, title: str, body: str, expected_ver
     """
     actor = as_actor(by)
     require_permission(actor, "posting.change_post", str(_("edit")))
-    title, body = title.strip(), body.strip()
-    if not title or not body:
-        fields = {
-            name: [_("This field is required.")]
-            for name, value in (("title", title), ("body", body))
-            if not value
-        }
-        raise ServiceError(_("Title and body are required."), code="invalid", fields=fields)
+    title, body = _required_text(title, body)
     post.refresh_from_db()
     if post.version != expected_version:
         raise version_conflict(
@@ -262,6 +279,18 @@ def post_update_text(*, post: Post, by: Any, title: str, body: str, expected_ver
         )
     post = post_run_checks(post=post)
     return EditResult(post=post, changed=True, reopened=reopen, platform_copy_unchanged=published)
+
+
+def _required_text(title: str, body: str) -> tuple[str, str]:
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title or not body:
+        fields = {
+            name: [_("This field is required.")]
+            for name, value in (("title", title), ("body", body))
+            if not value
+        }
+        raise ServiceError(_("Title and body are required."), code="invalid", fields=fields)
+    return title, body
 
 
 def _edit_conflict(post: Post) -> EditConflict:
