@@ -283,7 +283,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # JSON with a size and depth limit and no NUL/unpaired surrogate (config/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# --- API input limits (issue 10) ---
+# A JSON body larger than this is refused with 413; nesting deeper than API_MAX_JSON_DEPTH with 400.
+API_MAX_BODY_BYTES = env.get_int("API_MAX_BODY_BYTES", 262_144, minimum=1024)
+API_MAX_JSON_DEPTH = env.get_int("API_MAX_JSON_DEPTH", 32, minimum=2)
 SPECTACULAR_SETTINGS = {
     "TITLE": "KOL Studio API",
     "DESCRIPTION": "Drafts, review, publishing and analytics for KOL personas. Every endpoint needs a session "
