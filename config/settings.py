@@ -367,6 +367,11 @@ REVIEW_STALE_MOVE_PCT = env.get_float("REVIEW_STALE_MOVE_PCT", 5.0, minimum=0.1)
 REVIEW_EXPIRE_STALE = env.get_bool("REVIEW_EXPIRE_STALE", True)
 # How long "X is editing this post" holds after X last opened or saved it.
 REVIEW_EDIT_LOCK_SECONDS = env.get_int("REVIEW_EDIT_LOCK_SECONDS", 300, minimum=30)
+# --- Review text limits (issue 10) ---
+# Longest title and body a person may save (the title column holds 200); notes and reasons.
+POST_TITLE_MAX_CHARS = min(env.get_int("POST_TITLE_MAX_CHARS", 200, minimum=10), 200)
+POST_BODY_MAX_CHARS = env.get_int("POST_BODY_MAX_CHARS", 6000, minimum=100)
+REVIEW_NOTE_MAX_CHARS = env.get_int("REVIEW_NOTE_MAX_CHARS", 1000, minimum=50)
 
 # "Schedule into the next free slot": these times (HH:MM, Asia/Taipei), on trading days only unless
 # POSTING_TRADING_DAYS_ONLY is false, at least POSTING_MIN_GAP_MINUTES apart per KOL, within its caps.

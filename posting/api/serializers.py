@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from config.api.fields import AwareDateTimeField
 from kols.models import KOL
 from market.models import Stock
 from posting.models import Post
@@ -68,7 +69,7 @@ class ReasonSerializer(serializers.Serializer[Any]):
 
 
 class ScheduleSerializer(serializers.Serializer[Any]):
-    at = serializers.DateTimeField(
+    at = AwareDateTimeField(
         help_text=_("When to publish, ISO 8601 with a time zone (e.g. 2026-11-24T08:30+08:00).")
     )
 

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,6 +33,7 @@ from posting.lifecycle.transitions import (
 from posting.models import Approval, Post, PostRevision
 from posting.publishing.outbox import publication_prepare, publication_set_due
 from posting.review.approval import approval_refusal
+from posting.review.cleaning import text_clean
 
 # --- Creating drafts --------------------------------------------------------------------------------
 
@@ -101,6 +103,7 @@ def post_approve(*, post: Post, by: Any, expected_version: int | None = None, no
     """
     actor = as_actor(by)
     require_permission(actor, TRANSITIONS[Action.APPROVE].permission, str(_("approve")))
+    note = text_clean(field="note", value=note, limit=settings.REVIEW_NOTE_MAX_CHARS, required=False)
     now = timezone.now()
     with transaction.atomic():
         locked = Post.objects.select_for_update().filter(pk=post.pk).first()
@@ -138,10 +141,9 @@ def post_approve(*, post: Post, by: Any, expected_version: int | None = None, no
 
 
 def _required_note(note: str, field: str, message: str) -> str:
-    note = (note or "").strip()
-    if not note:
+    if not (note or "").strip():
         raise ServiceError(message, code="invalid", fields={field: [message]})
-    return note
+    return text_clean(field=field, value=note, limit=settings.REVIEW_NOTE_MAX_CHARS)
 
 
 def post_reject(*, post: Post, by: Any, reason: str) -> Post:
@@ -282,15 +284,19 @@ def post_update_text(*, post: Post, by: Any, title: str, body: str, expected_ver
 
 
 def _required_text(title: str, body: str) -> tuple[str, str]:
-    title, body = (title or "").strip(), (body or "").strip()
-    if not title or not body:
-        fields = {
-            name: [_("This field is required.")]
-            for name, value in (("title", title), ("body", body))
-            if not value
-        }
-        raise ServiceError(_("Title and body are required."), code="invalid", fields=fields)
-    return title, body
+    """Both cleaned (posting/review/cleaning.py); every field's problem reported at once."""
+    cleaned: dict[str, str] = {}
+    fields: dict[str, list[str]] = {}
+    limits = {"title": settings.POST_TITLE_MAX_CHARS, "body": settings.POST_BODY_MAX_CHARS}
+    for name, value in (("title", title), ("body", body)):
+        try:
+            cleaned[name] = text_clean(field=name, value=value, limit=limits[name])
+        except ServiceError as error:
+            fields.update(error.fields)
+    if fields:
+        message = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
+        raise ServiceError(message, code="invalid", fields=fields)
+    return cleaned["title"], cleaned["body"]
 
 
 def _edit_conflict(post: Post) -> EditConflict:

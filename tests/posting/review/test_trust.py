@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from config.exceptions import ServiceError
 from kols.roles import REVIEWER
 from posting.lifecycle.transitions import EditConflict, ReviewRefused
 from posting.models import Post
@@ -19,6 +20,7 @@ from posting.review.approval import approval_refusal, editors_since_approval
 from posting.review.services import (
     post_approve,
     post_create_draft,
+    post_request_changes,
     post_schedule,
     post_update_text,
 )
@@ -165,3 +167,65 @@ def test_the_post_page_disables_approve_and_says_why(client: Any, writer: User, 
     client.force_login(User.objects.create_superuser("boss"))
     page = client.get(f"/admin/posting/post/{post.pk}/change/").content.decode()
     assert 'id="approve-button"' in page and "approve-refusal" not in page
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ("看好\u202e台積電", "U+202E"),
+        ("看好\x07台積電", "U+0007"),
+        ("看好\x85台積電", "U+0085"),
+        ("看好\ufdd0台積電", "U+FDD0"),
+        ("看好\U0001fffe台積電", "U+1FFFE"),
+        ("看好\u2066台積電\u2069", "U+2066"),
+    ],
+)
+def test_post_text_refuses_bidi_controls_and_noncharacters_naming_them(
+    writer: User, body: str, named: str
+) -> None:
+    post = _draft()
+    with pytest.raises(ServiceError) as refused:
+        post_update_text(post=post, by=writer, title=post.title, body=body, expected_version=1)
+    assert named in refused.value.message and named in refused.value.fields["body"][0]
+    post.refresh_from_db()
+    assert post.version == 1
+
+
+def test_post_text_keeps_newlines_and_tabs(writer: User) -> None:
+    post = _draft()
+    result = post_update_text(
+        post=post, by=writer, title=post.title, body="第一行\r\n\t第二行", expected_version=1
+    )
+    assert result.post.body == "第一行\n\t第二行"
+
+
+def test_text_over_the_limits_is_refused_with_the_count(writer: User, reviewer: User, settings: Any) -> None:
+    settings.POST_BODY_MAX_CHARS = 100
+    settings.REVIEW_NOTE_MAX_CHARS = 50
+    post = _draft()
+    with pytest.raises(ServiceError) as refused:
+        post_update_text(post=post, by=writer, title=post.title, body="字" * 101, expected_version=1)
+    assert "100" in refused.value.fields["body"][0] and "101" in refused.value.fields["body"][0]
+    with pytest.raises(ServiceError) as refused:
+        post_request_changes(post=post, by=reviewer, note="理" * 51)
+    assert "note" in refused.value.fields
+
+
+def test_the_api_refuses_a_bidi_override_in_the_body_as_a_400(api_as: Any, writer: User) -> None:
+    post = _draft()
+    answer = api_as(writer).patch(
+        f"/api/posts/{post.pk}/", {"title": post.title, "body": "看好\u202e", "version": 1}, format="json"
+    )
+    assert answer.status_code == 400 and "U+202E" in answer.json()["error"]["fields"]["body"][0]
+
+
+def test_scheduling_over_the_api_refuses_a_time_without_a_time_zone(api_as: Any, reviewer: User) -> None:
+    post = _post(status=Post.Status.APPROVED, approved_at=timezone.now(), approved_version=1)
+    answer = api_as(reviewer).post(
+        f"/api/posts/{post.pk}/schedule/", {"at": "2100-01-01T08:30"}, format="json"
+    )
+    assert answer.status_code == 400 and "time zone" in answer.json()["error"]["fields"]["at"][0]
+    answer = api_as(reviewer).post(
+        f"/api/posts/{post.pk}/schedule/", {"at": "2100-01-01T08:30+08:00"}, format="json"
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "scheduled"
