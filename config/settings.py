@@ -283,7 +283,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # JSON with a size and depth limit and no NUL/unpaired surrogate (config/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# --- API input limits (issue 10) ---
+# A JSON body larger than this is refused with 413; nesting deeper than API_MAX_JSON_DEPTH with 400.
+API_MAX_BODY_BYTES = env.get_int("API_MAX_BODY_BYTES", 262_144, minimum=1024)
+API_MAX_JSON_DEPTH = env.get_int("API_MAX_JSON_DEPTH", 32, minimum=2)
 SPECTACULAR_SETTINGS = {
     "TITLE": "KOL Studio API",
     "DESCRIPTION": "Drafts, review, publishing and analytics for KOL personas. Every endpoint needs a session "
@@ -372,6 +382,11 @@ REVIEW_STALE_MOVE_PCT = env.get_float("REVIEW_STALE_MOVE_PCT", 5.0, minimum=0.1)
 REVIEW_EXPIRE_STALE = env.get_bool("REVIEW_EXPIRE_STALE", True)
 # How long "X is editing this post" holds after X last opened or saved it.
 REVIEW_EDIT_LOCK_SECONDS = env.get_int("REVIEW_EDIT_LOCK_SECONDS", 300, minimum=30)
+# --- Review text limits (issue 10) ---
+# Longest title and body a person may save (the title column holds 200); notes and reasons.
+POST_TITLE_MAX_CHARS = min(env.get_int("POST_TITLE_MAX_CHARS", 200, minimum=10), 200)
+POST_BODY_MAX_CHARS = env.get_int("POST_BODY_MAX_CHARS", 6000, minimum=100)
+REVIEW_NOTE_MAX_CHARS = env.get_int("REVIEW_NOTE_MAX_CHARS", 1000, minimum=50)
 
 # "Schedule into the next free slot": these times (HH:MM, Asia/Taipei), on trading days only unless
 # POSTING_TRADING_DAYS_ONLY is false, at least POSTING_MIN_GAP_MINUTES apart per KOL, within its caps.

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from config.api.errors import (
     dispatch_handler,
@@ -12,6 +12,7 @@ from config.api.errors import (
     json_permission_denied,
     json_server_error,
 )
+from config.api.schema import SchemaView
 from config.health import health
 
 api_patterns: list[URLPattern | URLResolver] = [
@@ -20,9 +21,11 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("posting.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("analytics.api.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     # A page for people: anonymous visitors go to the admin login and come back.
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="docs"),
+    # Unknown /api/ URLs answer the JSON error body, DEBUG or not (DEBUG would show its HTML 404 page).
+    re_path(r"^.*$", json_not_found),
 ]
 
 urlpatterns = [

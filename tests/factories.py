@@ -75,6 +75,9 @@ class PostFactory(factory.django.DjangoModelFactory[Post]):
     title = factory.Sequence(lambda n: f"台積電觀察 {n}")
     body = "今天收盤104元，漲幅約4%。投資有風險，請自行判斷。"
     status = Post.Status.PENDING_REVIEW
+    # A factory post counts as checked (clean unless check_findings says otherwise) at its version.
+    version = 1
+    checked_version = factory.SelfAttribute("version")
 
 
 class ScheduleFactory(factory.django.DjangoModelFactory[Schedule]):

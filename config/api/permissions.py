@@ -25,4 +25,8 @@ class ModelPermissions(DjangoModelPermissions):
         declared = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
         if declared is not None:
             return bool(request.user and request.user.is_authenticated and request.user.has_perms(declared))
+        if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
+            # A plain ViewSet asked for a method it does not route (OPTIONS, PUT ...): once the caller is
+            # known, the view answers 405 itself; there is no model to take a permission from.
+            return bool(request.user and request.user.is_authenticated)
         return super().has_permission(request, view)

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -34,7 +35,14 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import display
 
 from config.exceptions import ServiceError
-from posting.admin.review_forms import QUEUE, IndustryFilter, ReasonForm, ReviewForm, ReviewStatusFilter
+from posting.admin.review_forms import (
+    QUEUE,
+    IndustryFilter,
+    ReasonForm,
+    ReviewForm,
+    ReviewStatusFilter,
+    WriteForm,
+)
 from posting.checks.stance import stance_panel
 from posting.generation import regenerate
 from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
@@ -42,9 +50,10 @@ from posting.models import Approval, GenerationBatch, Post
 from posting.publishing.selectors import publishing_panel
 from posting.publishing.slots import next_free_slots
 from posting.review import services
+from posting.review.approval import approval_refusal
 from posting.review.locks import edit_lock_acquire, edit_lock_release
 from posting.review.rendering import highlight, platform_preview
-from posting.review.selectors import revision_history
+from posting.review.selectors import resubmitted_after_changes, revision_history
 
 BULK_ACTIONS: dict[str, dict[str, Any]] = {
     "approve": {"label": gettext_lazy("Approve"), "reason": False},
@@ -67,6 +76,7 @@ class PostReviewAdmin(ModelAdmin):
         "trigger_type",
         "status",
         "score_24h_display",
+        "came_back",
         "age",
     ]
     list_display_links = ["title"]
@@ -124,7 +134,13 @@ class PostReviewAdmin(ModelAdmin):
                 "stock__code",
                 "stock__name",
             )
+            .annotate(came_back_flag=resubmitted_after_changes())
         )
+
+    @admin.display(description=gettext_lazy("came back"), boolean=True, ordering="came_back_flag")
+    def came_back(self, obj: Post) -> bool:
+        """Resubmitted after a reviewer requested changes: the queue shows what came back."""
+        return bool(getattr(obj, "came_back_flag", False))
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         status = request.GET.get("status") or QUEUE
@@ -133,7 +149,37 @@ class PostReviewAdmin(ModelAdmin):
         return ["-created_at", "-id"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+        return bool(request.user.has_perm("posting.add_post"))
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Write a post by hand for a KOL: a checked draft, which its author then submits for review."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = WriteForm(request.POST if request.method == "POST" else None)
+        for name in ("kol", "stock"):
+            field = self.formfield_for_dbfield(Post._meta.get_field(name), request)
+            assert field is not None
+            form.fields[name] = field
+        form.order_fields(["kol", "stock", "title", "body"])
+        if request.method == "POST" and form.is_valid():
+            try:
+                post = services.post_write(by=request.user, **form.cleaned_data)
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request, _("Draft saved and checked; submit it for review when it is ready.")
+                )
+                return HttpResponseRedirect(reverse("admin:posting_post_change", args=[post.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Write a post"),
+            "opts": self.opts,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/posting/post/write.html", context)
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("posting.review_post"))
@@ -391,6 +437,7 @@ class PostReviewAdmin(ModelAdmin):
             "events": post.events.select_related("actor", "approval")[:50],
             "approvals": Approval.objects.filter(post=post).select_related("approved_by"),
             "decisions": self._decisions(request, post),
+            "approve_refusal": approval_refusal(post=post, user=request.user),
             "regenerations": post.regenerations.only("id", "title", "status", "created_at").order_by(
                 "created_at"
             ),
@@ -404,8 +451,11 @@ class PostReviewAdmin(ModelAdmin):
         return TemplateResponse(request, self.change_form_template, context)
 
     def _decisions(self, request: HttpRequest, post: Post) -> list[str]:
+        submit = post.status in TRANSITIONS[Action.SUBMIT].sources and self.has_change_permission(
+            request, post
+        )
         if not self.has_review_permission(request):
-            return []
+            return [Action.SUBMIT] if submit else []
         offered = [
             Action.APPROVE,
             Action.REJECT,
@@ -414,7 +464,9 @@ class PostReviewAdmin(ModelAdmin):
             Action.UNSCHEDULE,
             Action.REGENERATE,
         ]
-        return [action for action in offered if post.status in TRANSITIONS[action].sources]
+        return [Action.SUBMIT] * submit + [
+            action for action in offered if post.status in TRANSITIONS[action].sources
+        ]
 
     def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The decision buttons of the post page post here; each calls one service."""
@@ -452,7 +504,9 @@ class PostReviewAdmin(ModelAdmin):
     def _decide(self, request: HttpRequest, post: Post, action: str) -> None:
         user, data = request.user, request.POST
         version = int(data["version"]) if data.get("version", "").isdigit() else None
-        if action == Action.APPROVE:
+        if action == Action.SUBMIT:
+            services.post_submit(post=post, by=user)
+        elif action == Action.APPROVE:
             services.post_approve(post=post, by=user, expected_version=version, note=data.get("note", ""))
         elif action == Action.REJECT:
             services.post_reject(post=post, by=user, reason=data.get("reason", ""))
@@ -468,7 +522,10 @@ class PostReviewAdmin(ModelAdmin):
 
 REFUSAL_LABELS = {
     "blocking_findings": gettext_lazy("blocking findings"),
-    "self_approval": gettext_lazy("you last edited the text"),
+    "self_approval": gettext_lazy("you wrote part of the text"),
+    "checks_stale": gettext_lazy("checks not yet run on the current text"),
+    "checks_not_run": gettext_lazy("checks not yet run on the current text"),
+    "already_approved": gettext_lazy("already approved"),
     "transition_not_allowed": gettext_lazy("not in a state that allows it"),
     "edit_conflict": gettext_lazy("changed meanwhile"),
     "permission_denied": gettext_lazy("no permission"),

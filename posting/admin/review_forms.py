@@ -69,3 +69,10 @@ class ReviewForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
     body = forms.CharField(label=gettext_lazy("Body"), widget=forms.Textarea(attrs={"rows": 18}))
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class WriteForm(forms.Form):
+    """A post written by hand for a KOL (the KOL and stock fields come from the admin, with autocomplete)."""
+
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    body = forms.CharField(label=gettext_lazy("Body"), widget=forms.Textarea(attrs={"rows": 18}))

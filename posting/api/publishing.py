@@ -9,6 +9,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, viewsets
 
+from config.api.filters import IsoDateTimeFromToRangeFilter
 from posting.models import Backend, Publication, PublicationStatus, PublishAttempt
 
 
@@ -42,7 +43,7 @@ class PublicationFilter(django_filters.FilterSet):
     post = django_filters.UUIDFilter(field_name="post_id")
     account = django_filters.NumberFilter(field_name="account_id")
     kol = django_filters.NumberFilter(field_name="post__kol_id", label=_("KOL id"))
-    due = django_filters.IsoDateTimeFromToRangeFilter(
+    due = IsoDateTimeFromToRangeFilter(
         field_name="due_at", label=_("Due (due_after / due_before, ISO 8601 with a time zone)")
     )
 

@@ -14,6 +14,7 @@ from posting.api.serializers import (
     ErrorSerializer,
     PostSerializer,
     PostTextSerializer,
+    PostWriteSerializer,
     ReasonSerializer,
     RegenerateAnswerSerializer,
     ScheduleSerializer,
@@ -43,6 +44,8 @@ class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
         "schedule": REVIEW,
         "regenerate": REVIEW,
         "partial_update": ["posting.change_post"],
+        "create": ["posting.add_post"],
+        "submit": ["posting.change_post"],
         "publish": PUBLISH,
         "unpublish": PUBLISH,
     }
@@ -55,6 +58,21 @@ class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
     def _answer(self, post: Post) -> Response:
         post = self.get_queryset().get(pk=post.pk)
         return Response(PostSerializer(post, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=PostWriteSerializer, responses={201: PostSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Write a post by hand for a KOL: saved as a draft and checked (201). Submit it for review next."""
+        data = self._input(PostWriteSerializer, request)
+        post = services.post_write(by=request.user, **data)
+        response = self._answer(post)
+        response.status_code = 201
+        return response
+
+    @extend_schema(request=None, responses=PostSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        """Send a draft, or a post that came back with requested changes, (back) to the review queue."""
+        return self._answer(services.post_submit(post=self.get_object(), by=request.user))
 
     @extend_schema(request=PostTextSerializer, responses=PostSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

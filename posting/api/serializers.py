@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from config.api.fields import AwareDateTimeField
+from kols.models import KOL
+from market.models import Stock
 from posting.models import Post
 
 
@@ -41,6 +44,17 @@ class PostTextSerializer(serializers.Serializer[Any]):
     )
 
 
+class PostWriteSerializer(serializers.Serializer[Any]):
+    """POST /api/posts/: a post written by hand for a KOL. It starts as a checked draft; submit it next."""
+
+    kol = serializers.PrimaryKeyRelatedField(queryset=KOL.objects.all())
+    stock = serializers.PrimaryKeyRelatedField(
+        queryset=Stock.objects.all(), required=False, allow_null=True, default=None
+    )
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+
+
 class ApproveSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(
         min_value=1,
@@ -55,7 +69,7 @@ class ReasonSerializer(serializers.Serializer[Any]):
 
 
 class ScheduleSerializer(serializers.Serializer[Any]):
-    at = serializers.DateTimeField(
+    at = AwareDateTimeField(
         help_text=_("When to publish, ISO 8601 with a time zone (e.g. 2026-11-24T08:30+08:00).")
     )
 

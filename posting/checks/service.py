@@ -250,6 +250,7 @@ def check_report_apply(*, post: Post, report: CheckReport) -> list[str]:
     post.check_findings = summary.pop("findings")
     post.check_summary = summary
     post.checked_at = timezone.now()
+    post.checked_version = post.version
     post.quality_score = report.quality_score
     post.machine_text_score = report.machine_text_score
     post.risk_level = report.risk_level
@@ -257,6 +258,7 @@ def check_report_apply(*, post: Post, report: CheckReport) -> list[str]:
         "check_findings",
         "check_summary",
         "checked_at",
+        "checked_version",
         "quality_score",
         "machine_text_score",
         "risk_level",

@@ -156,7 +156,7 @@ def post_start_publishing(*, post: Post, by: Any, version: int) -> Post:
         post=post,
         action=Action.START_PUBLISHING,
         by=by,
-        guard={"version": version, "approved_version": version},
+        guard={"version": version, "approved_version": version, "checked_version": version},
         updates={"publish_error": ""},
     )[0]
 

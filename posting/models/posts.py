@@ -139,6 +139,9 @@ class Post(models.Model):
     check_findings = models.JSONField(_("check findings"), default=list, blank=True)
     check_summary = models.JSONField(_("check summary"), default=dict, blank=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    # The version the stored findings belong to: approve, schedule and send refuse unless it is the
+    # current version (a save commits the text first and runs the checks after).
+    checked_version = models.PositiveIntegerField(_("checked version"), null=True, blank=True)
     stale_reason = models.CharField(_("stale because"), max_length=300, blank=True)
     regenerated_from = models.ForeignKey(
         "self",
@@ -217,6 +220,11 @@ class Post(models.Model):
     @property
     def has_blocking_finding(self) -> bool:
         return any(finding.get("severity") == "block" for finding in self.check_findings or [])
+
+    @property
+    def checks_current(self) -> bool:
+        """The stored findings were computed on the text as it is now."""
+        return self.checked_version is not None and self.checked_version == self.version
 
 
 class Approval(models.Model):

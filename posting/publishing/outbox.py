@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from config.exceptions import ConflictError
 from posting.lifecycle import transitions
+from posting.lifecycle.guards import checks_refusal
 from posting.models import OPEN_PUBLICATION_STATES, Post, Publication
 from posting.models import PublicationStatus as S
 from posting.publishing import accounts
@@ -144,6 +145,9 @@ def publication_publish_now(*, post: Post, by: Any) -> Publication:
                 _("Only an approved or scheduled post can be published; this one is %(status)s.")
                 % {"status": post.get_status_display()}
             )
+        refusal = checks_refusal(post)
+        if refusal is not None:
+            raise transitions.ReviewRefused(refusal[1], code=refusal[0])
         publication = publication_prepare(post=post)
         if publication.status != S.PENDING:
             raise ConflictError(_("The post is already being sent."))

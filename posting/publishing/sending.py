@@ -25,6 +25,7 @@ from config.exceptions import ServiceError
 from config.queue import task_enqueue_on_commit
 from kols.models import KOL, PlatformAccount
 from posting.lifecycle import transitions
+from posting.lifecycle.guards import checks_refusal
 from posting.lifecycle.transitions import Actor, NotPermitted
 from posting.models import AuditEvent, Post, Publication, PublishAttempt
 from posting.models import PublicationStatus as S
@@ -189,6 +190,10 @@ def _why_not(publication: Publication, post: Post, now: dt.datetime) -> str:
             "approved": publication.post_version,
             "now": post.version,
         }
+    # Under the post's lock: what goes out is the approved version, and the checks cleared that version.
+    refusal = checks_refusal(post)
+    if refusal is not None:
+        return _("Not sent: %(reason)s") % {"reason": refusal[1]}
     if post.kol.status != KOL.Status.ACTIVE:
         return _("Not sent: the KOL %(kol)s is paused.") % {"kol": post.kol.nickname}
     account = publication.account

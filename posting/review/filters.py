@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from config.api.filters import DateFromToRangeFilter
 from kols.models import KOL
 from posting.models import Post
 
@@ -12,7 +13,7 @@ class PostFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Post.Status.choices)
     kol = django_filters.ModelChoiceFilter(queryset=KOL.objects.all())
     stock = django_filters.CharFilter(field_name="stock__code", label=_("Stock code"))
-    created = django_filters.DateFromToRangeFilter(
+    created = DateFromToRangeFilter(
         field_name="created_at", label=_("Created (created_after / created_before, YYYY-MM-DD, Asia/Taipei)")
     )
     risk_level = django_filters.MultipleChoiceFilter(choices=Post.RiskLevel.choices)

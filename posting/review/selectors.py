@@ -6,13 +6,13 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from rapidfuzz.distance import Levenshtein
 
-from posting.models import Post, PostRevision
+from posting.models import AuditEvent, Post, PostRevision
 
 WAITING = (Post.Status.PENDING_REVIEW,)
 
@@ -89,3 +89,12 @@ def revision_history(*, post: Post) -> list[RevisionView]:
             )
         )
     return views
+
+
+def resubmitted_after_changes() -> Exists:
+    """Annotation: the post was sent back with requested changes and resubmitted (it came back)."""
+    return Exists(
+        AuditEvent.objects.filter(
+            post=OuterRef("pk"), action="submit", from_status=Post.Status.CHANGES_REQUESTED
+        )
+    )

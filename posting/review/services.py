@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from config.exceptions import ServiceError
 from posting.checks import draft_check
+from posting.lifecycle.guards import checks_refusal
 from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
 from posting.lifecycle.transitions import (
     Actor,
@@ -31,6 +32,8 @@ from posting.lifecycle.transitions import (
 )
 from posting.models import Approval, Post, PostRevision
 from posting.publishing.outbox import publication_prepare, publication_set_due
+from posting.review.approval import approval_refusal
+from posting.review.cleaning import text_clean
 
 # --- Creating drafts --------------------------------------------------------------------------------
 
@@ -59,40 +62,67 @@ def post_create_draft(*, status: str = Post.Status.PENDING_REVIEW, by: Any = Non
     return post
 
 
+def post_write(*, kol: Any, stock: Any, title: str, body: str, by: Any) -> Post:
+    """A post written by hand for a KOL: a draft (revision 1 is the person's), checked like any other.
+
+    The author submits it (``post_submit``) and someone else reviews it: revision 1 is theirs, so the
+    four-eyes rule applies to it as to an edit.
+    """
+    actor = as_actor(by)
+    require_permission(actor, "posting.add_post", str(_("write")))
+    title, body = _required_text(title, body)
+    post = post_create_draft(
+        status=Post.Status.DRAFT,
+        by=actor,
+        kol=kol,
+        stock=stock,
+        title=title,
+        body=body,
+        generator=Post.Generator.HUMAN,
+        text_edited_by=actor.user,
+        text_edited_at=timezone.now(),
+    )
+    return post_run_checks(post=post)
+
+
 # --- Review -----------------------------------------------------------------------------------------
 
 
 def post_submit(*, post: Post, by: Any) -> Post:
+    """Send a draft, or a post that came back with requested changes, (back) to the review queue."""
     return transition_apply(post=post, action=Action.SUBMIT, by=by)[0]
 
 
 def post_approve(*, post: Post, by: Any, expected_version: int | None = None, note: str = "") -> Post:
-    """Approve the version the reviewer saw. Refuses self-approval, blocking findings and stale versions."""
+    """Approve the version the reviewer saw, exactly as checked.
+
+    Everything is decided under the post's row lock, in the transaction of the transition: an edit
+    (which updates the same row) either committed before, and is seen here, or waits and then finds the
+    post approved. So the four-eyes rule, the checks' version and the blocking findings are judged on the
+    text that gets approved (posting/review/approval.py gives the reasons).
+    """
     actor = as_actor(by)
     require_permission(actor, TRANSITIONS[Action.APPROVE].permission, str(_("approve")))
-    post.refresh_from_db()
-    if (
-        actor.user is not None
-        and post.text_edited_by_id == actor.user_id
-        and not settings.REVIEW_ALLOW_SELF_APPROVAL
-    ):
-        raise ReviewRefused(
-            _("You last changed this post's text, so someone else must approve it."), code="self_approval"
-        )
-    if post.has_blocking_finding:
-        raise ReviewRefused(
-            _("The post has a blocking finding; edit the text until the checks pass."),
-            code="blocking_findings",
-        )
-    version = expected_version if expected_version is not None else post.version
+    note = text_clean(field="note", value=note, limit=settings.REVIEW_NOTE_MAX_CHARS, required=False)
     now = timezone.now()
     with transaction.atomic():
+        locked = Post.objects.select_for_update().filter(pk=post.pk).first()
+        if locked is None:
+            raise TransitionNotAllowed(_("The post no longer exists."))
+        if locked.status == Post.Status.PENDING_REVIEW and expected_version not in (None, locked.version):
+            raise version_conflict(locked, expected_version)
+        refusal = approval_refusal(post=locked, user=actor.user)
+        if refusal is not None and refusal.code in ("already_approved", "transition_not_allowed"):
+            raise TransitionNotAllowed(refusal.message, code=refusal.code)
+        if refusal is not None:
+            raise ReviewRefused(refusal.message, code=refusal.code)
+        version = locked.version
         post, event = transition_apply(
-            post=post,
+            post=locked,
             action=Action.APPROVE,
             by=actor,
             note=note,
-            guard={"version": version},
+            guard={"version": version, "checked_version": version},
             updates={
                 "approved_by": actor.user,
                 "approved_at": now,
@@ -111,10 +141,9 @@ def post_approve(*, post: Post, by: Any, expected_version: int | None = None, no
 
 
 def _required_note(note: str, field: str, message: str) -> str:
-    note = (note or "").strip()
-    if not note:
+    if not (note or "").strip():
         raise ServiceError(message, code="invalid", fields={field: [message]})
-    return note
+    return text_clean(field=field, value=note, limit=settings.REVIEW_NOTE_MAX_CHARS)
 
 
 def post_reject(*, post: Post, by: Any, reason: str) -> Post:
@@ -152,6 +181,10 @@ def post_schedule(*, post: Post, by: Any, at: dt.datetime) -> Post:
         raise ServiceError(message, code="invalid", fields={"at": [message]})
     local = timezone.localtime(at)
     with transaction.atomic():
+        locked = Post.objects.select_for_update().filter(pk=post.pk).first()
+        refusal = checks_refusal(locked) if locked is not None else None
+        if refusal is not None:
+            raise ReviewRefused(refusal[1], code=refusal[0])
         post = transition_apply(
             post=post,
             action=Action.SCHEDULE,
@@ -200,17 +233,12 @@ def post_update_text(*, post: Post, by: Any, title: str, body: str, expected_ver
     """
     actor = as_actor(by)
     require_permission(actor, "posting.change_post", str(_("edit")))
-    title, body = title.strip(), body.strip()
-    if not title or not body:
-        fields = {
-            name: [_("This field is required.")]
-            for name, value in (("title", title), ("body", body))
-            if not value
-        }
-        raise ServiceError(_("Title and body are required."), code="invalid", fields=fields)
+    title, body = _required_text(title, body)
     post.refresh_from_db()
     if post.version != expected_version:
-        raise _edit_conflict(post)
+        raise version_conflict(
+            Post.objects.select_related("text_edited_by").get(pk=post.pk), expected_version
+        )
     if post.title == title and post.body == body:
         return EditResult(post=post, changed=False, reopened=False, platform_copy_unchanged=False)
     editable = EDITABLE_STATES | REOPEN_ON_EDIT_STATES | {Post.Status.PUBLISHED}
@@ -251,20 +279,54 @@ def post_update_text(*, post: Post, by: Any, title: str, body: str, expected_ver
         audit_record(
             post, actor, Action.EDIT_REOPEN if reopen else "edit", from_status, post.status, note=note
         )
-    post_run_checks(post=post)
+    post = post_run_checks(post=post)
     return EditResult(post=post, changed=True, reopened=reopen, platform_copy_unchanged=published)
+
+
+def _required_text(title: str, body: str) -> tuple[str, str]:
+    """Both cleaned (posting/review/cleaning.py); every field's problem reported at once."""
+    cleaned: dict[str, str] = {}
+    fields: dict[str, list[str]] = {}
+    limits = {"title": settings.POST_TITLE_MAX_CHARS, "body": settings.POST_BODY_MAX_CHARS}
+    for name, value in (("title", title), ("body", body)):
+        try:
+            cleaned[name] = text_clean(field=name, value=value, limit=limits[name])
+        except ServiceError as error:
+            fields.update(error.fields)
+    if fields:
+        message = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
+        raise ServiceError(message, code="invalid", fields=fields)
+    return cleaned["title"], cleaned["body"]
 
 
 def _edit_conflict(post: Post) -> EditConflict:
     latest = Post.objects.select_related("text_edited_by").get(pk=post.pk)
-    who = latest.text_edited_by.get_username() if latest.text_edited_by else _("someone")
-    when = timezone.localtime(latest.text_edited_at).strftime("%H:%M") if latest.text_edited_at else ""
+    return version_conflict(latest, None)
+
+
+def version_conflict(latest: Post, expected: int | None) -> EditConflict:
+    """Why the version someone acted on is not the post's: a newer save (by whom, when) or a made-up one."""
+    if expected is not None and expected > latest.version:
+        return EditConflict(
+            _("There is no version %(expected)s of this post; it is at v%(version)s. Reload it.")
+            % {"expected": expected, "version": latest.version}
+        )
+    editor, edited_at = latest.text_edited_by, latest.text_edited_at
+    if editor is None or edited_at is None:
+        return EditConflict(
+            _("The post is now at v%(version)s, not the version you opened. Reload it and try again.")
+            % {"version": latest.version}
+        )
     return EditConflict(
         _(
             "%(who)s saved a newer version (v%(version)s) at %(when)s. Your text was not saved: "
             "copy it, reload the post and apply your change again."
         )
-        % {"who": who, "version": latest.version, "when": when}
+        % {
+            "who": editor.get_username(),
+            "version": latest.version,
+            "when": timezone.localtime(edited_at).strftime("%H:%M"),
+        }
     )
 
 
@@ -274,9 +336,13 @@ def _edit_conflict(post: Post) -> EditConflict:
 def post_run_checks(*, post: Post, llm_classifier: bool | None = None, classifier_answer: Any = None) -> Post:
     """Run the draft checks on the post's current text and store the findings and scores.
 
+    The findings are stored with the version they were computed on, and only if the text is still that
+    version: checks of an older text finishing late never overwrite those of a newer one.
+
     ``llm_classifier`` and ``classifier_answer`` go to ``draft_check`` (the optional LLM classifier:
     a caller inside a transaction passes an answer asked for before it, or turns the classifier off).
     """
+    post = Post.objects.select_related("kol", "stock").get(pk=post.pk)
     report = draft_check(
         title=post.title,
         body=post.body,
@@ -291,10 +357,11 @@ def post_run_checks(*, post: Post, llm_classifier: bool | None = None, classifie
     findings = summary.pop("findings", [])
     # The queue shows a duplicate flag per row without reading the findings list.
     summary["duplicate"] = any("duplicate" in str(finding.get("code", "")) for finding in findings)
-    Post.objects.filter(pk=post.pk).update(
+    Post.objects.filter(pk=post.pk, version=post.version).update(
         check_findings=findings,
         check_summary=summary,
         checked_at=timezone.now(),
+        checked_version=post.version,
         quality_score=report.quality_score,
         machine_text_score=report.machine_text_score,
         risk_level=report.risk_level,

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from config.api.validators import bounded_date
 from kols.models import KOL
 from scheduling.models import Schedule, ScheduleRun
 from scheduling.trigger_types import TriggerType
@@ -92,14 +93,20 @@ class ScheduleRunSerializer(serializers.ModelSerializer[ScheduleRun]):
 
 
 class DailyStatsQuerySerializer(serializers.Serializer[Any]):
-    date = serializers.DateField(required=False, help_text=_("Asia/Taipei date; default today."))
+    date = serializers.DateField(
+        required=False, validators=[bounded_date], help_text=_("Asia/Taipei date; default today.")
+    )
 
 
 class TriggerPreviewSerializer(serializers.Serializer[Any]):
     trigger_type = serializers.ChoiceField(choices=TriggerType.choices)
     config = serializers.JSONField(required=False, default=dict)
     as_of = serializers.DateField(
-        required=False, allow_null=True, default=None, help_text=_("Market day; default the latest stored.")
+        required=False,
+        validators=[bounded_date],
+        allow_null=True,
+        default=None,
+        help_text=_("Market day; default the latest stored."),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

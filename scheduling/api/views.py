@@ -121,6 +121,8 @@ class TriggerViewSet(viewsets.ViewSet):
     """Trigger types with the JSON Schema of their config, and a preview that writes nothing."""
 
     action_permissions = {"list": VIEW, "preview": VIEW}
+    # GET the list, POST a preview; anything else (OPTIONS included) is 405 in the error body.
+    http_method_names = ["get", "head", "post"]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def list(self, request: Request) -> Response:

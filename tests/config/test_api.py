@@ -67,9 +67,15 @@ def test_every_role_reads_posts_kols_and_stocks(
 
 
 def test_read_endpoints_refuse_writes(api_as: Any, administrator: User) -> None:
-    response = api_as(administrator).post("/api/posts/", {"title": "x"}, format="json")
+    response = api_as(administrator).post("/api/stocks/", {"code": "x"}, format="json")
     assert response.status_code == 405
     _assert_error_shape(response.json(), "method_not_allowed")
+
+
+def test_writing_a_post_without_its_fields_names_them(api_as: Any, administrator: User) -> None:
+    response = api_as(administrator).post("/api/posts/", {"title": "x"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"kol", "body"}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from kols.crypto import Secret
 from posting.lifecycle.transitions import Actor
 from posting.models import Post, Publication
 from posting.publishing.outbox import publication_publish_now, publication_send
-from posting.review.services import post_approve, post_create_draft
+from posting.review.services import post_approve, post_create_draft, post_run_checks
 from tests.factories import KOLFactory, PlatformAccountFactory, StockFactory
 from tests.posting.fake_platform import FakePlatform
 
@@ -46,7 +46,7 @@ def approved_post(
         body=post.pop("body", "今天收盤104元，投資有風險。"),
         **post,
     )
-    return post_approve(post=draft, by=EDITOR)
+    return post_approve(post=post_run_checks(post=draft), by=EDITOR)
 
 
 def send_now(post: Post) -> Publication:

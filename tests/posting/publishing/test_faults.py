@@ -30,7 +30,13 @@ from posting.models import Post, Publication
 from posting.models import PublicationStatus as S
 from posting.publishing.dispatch import publications_sweep, stale_sending_after
 from posting.publishing.outbox import publication_publish_now
-from posting.review.services import post_approve, post_create_draft, post_reject, post_schedule
+from posting.review.services import (
+    post_approve,
+    post_create_draft,
+    post_reject,
+    post_run_checks,
+    post_schedule,
+)
 from posting.tasks import dispatch_publications, publish_publication, sweep_publications
 from tests.conftest import ON_POSTGRES, ON_REDIS, CeleryWorker, child_env, database_url_for_subprocess
 from tests.factories import KOLFactory, PlatformAccountFactory, StockFactory
@@ -120,7 +126,7 @@ def approved_post(title: str, **account: Any) -> Post:
         title=title,
         body="今天收盤104元，投資有風險。",
     )
-    return post_approve(post=draft, by=EDITOR)
+    return post_approve(post=post_run_checks(post=draft), by=EDITOR)
 
 
 def status_of(publication: Publication) -> str:
@@ -369,7 +375,7 @@ def _publish_across_a_redis_restart(
             post = post_create_draft(
                 kol=first.kol, title=f"帳號{account_number}-第{number}篇", body="收盤104元。"
             )
-            posts.append(post_approve(post=post, by=EDITOR))
+            posts.append(post_approve(post=post_run_checks(post=post), by=EDITOR))
     for post in posts:
         post_schedule(post=post, by=EDITOR, at=at)
     wait_for(lambda: timezone.now() > at)

@@ -17,7 +17,7 @@ from posting.models import Publication
 from posting.models import PublicationStatus as S
 from posting.publishing import pace
 from posting.publishing.pace import Rules, earliest, plan_slot
-from posting.review.services import post_approve, post_create_draft
+from posting.review.services import post_approve, post_create_draft, post_run_checks
 from tests.factories import KOLFactory, PlatformAccountFactory
 
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -69,7 +69,7 @@ def _publications(count: int, **kol: Any) -> tuple[PlatformAccount, list[Publica
     publications = []
     for number in range(count):
         post = post_create_draft(kol=owner, title=f"第{number}篇", body="收盤104元。")
-        post_approve(post=post, by=Actor(label="test"))
+        post_approve(post=post_run_checks(post=post), by=Actor(label="test"))
         publications.append(Publication.objects.select_related("post__kol").get(post=post))
     return account, publications
 

@@ -75,7 +75,8 @@ def test_approving_twice_is_a_409_conflict(api_as: Any, reviewer: User) -> None:
     assert client.post(f"/api/posts/{post.pk}/approve/", {}, format="json").status_code == 200
     second = client.post(f"/api/posts/{post.pk}/approve/", {}, format="json")
     assert second.status_code == 409
-    assert second.json()["error"]["code"] == "transition_not_allowed"
+    assert second.json()["error"]["code"] == "already_approved"
+    assert "reviewer" in second.json()["error"]["message"]
 
 
 def test_approving_a_version_other_than_the_current_one_is_a_409(api_as: Any, reviewer: User) -> None:
