@@ -22,6 +22,7 @@ class InteractionSnapshot(models.Model):
     tips = models.PositiveIntegerField(_("tips"), null=True, blank=True)
     views = models.PositiveIntegerField(_("views"), null=True, blank=True)
     raw = models.JSONField(_("raw payload"), default=dict, blank=True)
+    is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
 
     class Meta:
         verbose_name = _("interaction snapshot")
