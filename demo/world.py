@@ -40,7 +40,6 @@ from scheduling.trigger_types import TriggerType
 
 DEMO_DAYS = 60
 DEMO_STOCKS = 30
-DEMO_SERIAL_PREFIX = "demo-"
 DEMO_LABEL = "示範"
 DEMO_REASON = "示範資料：只記錄，不會送到任何平台"
 # Well-known names first, so the demo reads like the market a newcomer knows.
@@ -71,27 +70,27 @@ class _Persona:
 
 PERSONAS = (
     _Persona(
-        "demo-01", "技術阿K", Persona.TECHNICAL, (4, 6, 8, 6, 7), "light", ("半導體業",), ("均線", "量價"),
+        "示範-01", "技術阿K", Persona.TECHNICAL, (4, 6, 8, 6, 7), "light", ("半導體業",), ("均線", "量價"),
         ("線型說話，不用猜。", "先看量，再看價。", "K棒不會騙人。"), ("先講數據再講看法",), "— 技術阿K",
     ),
     _Persona(
-        "demo-02", "基本面老王", Persona.FUNDAMENTAL, (8, 3, 6, 3, 4), "none", ("電子零組件業",),
+        "示範-02", "基本面老王", Persona.FUNDAMENTAL, (8, 3, 6, 3, 4), "none", ("電子零組件業",),
         ("營收", "毛利率"), ("回到基本面來看。", "數字比情緒可靠。"), ("用詞正式",), "老王 敬上",
     ),
     _Persona(
-        "demo-03", "消息雷達", Persona.NEWS, (5, 5, 5, 8, 6), "light", ("航運業",), ("法說會", "新聞"),
+        "示範-03", "消息雷達", Persona.NEWS, (5, 5, 5, 8, 6), "light", ("航運業",), ("法說會", "新聞"),
         ("今天市場上的消息整理如下。", "消息面先掌握。"), ("註明消息來源",), "📡 消息雷達",
     ),
     _Persona(
-        "demo-04", "籌碼小隊長", Persona.CHIPS, (3, 7, 7, 7, 8), "heavy", ("金融保險業",),
+        "示範-04", "籌碼小隊長", Persona.CHIPS, (3, 7, 7, 7, 8), "heavy", ("金融保險業",),
         ("外資", "投信"), ("籌碼會說故事。", "大戶在想什麼？"), ("口語、互動",), "小隊長出動",
     ),
     _Persona(
-        "demo-05", "總經觀察家", Persona.MACRO, (9, 2, 5, 2, 3), "none", ("塑膠工業",), ("利率", "匯率"),
+        "示範-05", "總經觀察家", Persona.MACRO, (9, 2, 5, 2, 3), "none", ("塑膠工業",), ("利率", "匯率"),
         ("從總體經濟的角度觀察。", "景氣循環才是主旋律。"), ("避免短線用語",), "總經觀察家",
     ),
     _Persona(
-        "demo-06", "價值存股姐", Persona.VALUE, (6, 4, 4, 2, 9), "light", ("食品工業",), ("殖利率", "存股"),
+        "示範-06", "價值存股姐", Persona.VALUE, (6, 4, 4, 2, 9), "light", ("食品工業",), ("殖利率", "存股"),
         ("存股看的是十年。", "好公司遇到好價格。"), ("提醒長期風險",), "存股姐的筆記",
     ),
 )  # fmt: skip

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextInputWidget
 
 from kols.models import KOL, PlatformAccount, PromptTemplate
 from kols.prompt_syntax import PROMPT_VARIABLES
@@ -42,14 +43,15 @@ class PlatformAccountForm(forms.ModelForm):
     new_login = forms.CharField(
         label=_("Login (e-mail)"),
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        # unfold's widgets: a plain TextInput renders without a border in unfold's theme (invisible).
+        widget=UnfoldAdminTextInputWidget(attrs={"autocomplete": "off"}),
         help_text=_("Leave blank to keep the stored login."),
     )
     new_password = forms.CharField(
         label=_("Password"),
         required=False,
         strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        widget=UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("Leave blank to keep the stored password. Stored encrypted; never shown again."),
     )
 
@@ -191,7 +193,7 @@ class KOLAdmin(ModelAdmin):
 
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(ModelAdmin):
-    list_display = ["version", "post_type", "is_active", "activated_at", "created_by", "created_at"]
+    list_display = ["version_display", "post_type", "is_active", "activated_at", "created_by", "created_at"]
     list_filter = ["post_type", "is_active"]
     list_select_related = ["created_by"]
     search_fields = ["version", "notes"]
@@ -204,9 +206,10 @@ class PromptTemplateAdmin(ModelAdmin):
             {
                 "fields": ["system_prompt", "user_prompt", "variables"],
                 "description": _(
-                    "Django template syntax: {{ stock_name }}, {% if has_news %}…{% endif %}, "
-                    "{% for rule in style_rules %}…{% endfor %}. {{ market_data }} and {{ data_rules }} are "
-                    "required. Once activated, the text is frozen: copy the template to a new version to change it."
+                    "Django template syntax: <code>{{ stock_name }}</code>, <code>{% if has_news %}…{% endif %}</code>, "
+                    "<code>{% for rule in style_rules %}…{% endfor %}</code>. <code>{{ market_data }}</code> and "
+                    "<code>{{ data_rules }}</code> are required. Once activated, the text is frozen: copy the template "
+                    "to a new version to change it."
                 ),
             },
         ),
@@ -219,6 +222,11 @@ class PromptTemplateAdmin(ModelAdmin):
             # Posts refer to this text by its version.
             fields += ["post_type", "version", "system_prompt", "user_prompt"]
         return fields
+
+    @admin.display(description=_("version"), ordering="version")
+    def version_display(self, obj: PromptTemplate) -> str:
+        # An identifier recorded on posts (analysis-v3), shown as code rather than as words.
+        return format_html("<code>{}</code>", obj.version)
 
     @admin.display(description=_("available variables"))
     def variables(self, obj: PromptTemplate) -> str:

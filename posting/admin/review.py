@@ -35,12 +35,14 @@ from unfold.decorators import display
 from config.exceptions import ServiceError
 from posting.admin.review_forms import QUEUE, IndustryFilter, ReasonForm, ReviewForm, ReviewStatusFilter
 from posting.generation import regenerate
+from posting.labels import trigger_label
 from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
 from posting.models import Approval, GenerationBatch, Post
 from posting.publishing.selectors import publishing_panel
 from posting.publishing.slots import next_free_slots
 from posting.review import services
 from posting.review.locks import edit_lock_acquire, edit_lock_release
+from posting.review.page_parts import review_page_parts
 from posting.review.rendering import highlight, platform_preview
 from posting.review.selectors import revision_history
 
@@ -62,7 +64,7 @@ class PostReviewAdmin(ModelAdmin):
         "quality_display",
         "duplicate_flag",
         "generator",
-        "trigger_type",
+        "trigger_display",
         "status",
         "age",
     ]
@@ -131,6 +133,10 @@ class PostReviewAdmin(ModelAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("posting.review_post"))
 
+    @admin.display(description=gettext_lazy("trigger"), ordering="trigger_type")
+    def trigger_display(self, obj: Post) -> str:
+        return trigger_label(obj.trigger_type)
+
     @admin.display(description=gettext_lazy("stock"), ordering="stock__code")
     def stock_display(self, obj: Post) -> str:
         return f"{obj.stock.code} {obj.stock.name}" if obj.stock else _("(topic)")
@@ -147,9 +153,12 @@ class PostReviewAdmin(ModelAdmin):
     def quality_display(self, obj: Post) -> str:
         return "—" if obj.quality_score is None else f"{obj.quality_score:.2f}"
 
-    @admin.display(description=gettext_lazy("duplicate"), boolean=True)
-    def duplicate_flag(self, obj: Post) -> bool:
-        return bool((obj.check_summary or {}).get("duplicate"))
+    @display(description=gettext_lazy("duplicate"), label={"duplicate": "warning"})
+    def duplicate_flag(self, obj: Post) -> tuple[str, str] | str:
+        # A warning chip, not a green tick: "is a duplicate" is a problem, not a pass.
+        if (obj.check_summary or {}).get("duplicate"):
+            return "duplicate", _("Near-duplicate")
+        return "—"
 
     @admin.display(description=gettext_lazy("age"), ordering="created_at")
     def age(self, obj: Post) -> str:
@@ -372,7 +381,6 @@ class PostReviewAdmin(ModelAdmin):
             "body_html": highlight(post.body, findings, field="body"),
             "findings": findings,
             "preview": platform_preview(title=post.title, body=post.body, tags=post.commodity_tags),
-            "snapshot_rows": _snapshot_rows(post.market_snapshot),
             "closest_url": reverse("admin:posting_post_change", args=[closest_id]) if closest_id else "",
             "revisions": revision_history(post=post),
             "events": post.events.select_related("actor", "approval")[:50],
@@ -383,9 +391,7 @@ class PostReviewAdmin(ModelAdmin):
             ),
             "reason_form": ReasonForm(),
             "publishing": publishing_panel(post=post, user=request.user),
-            "suggested_slot": timezone.localtime(timezone.now() + dt.timedelta(hours=1)).strftime(
-                "%Y-%m-%dT%H:%M"
-            ),
+            **review_page_parts(post=post),
         }
         return TemplateResponse(request, self.change_form_template, context)
 
@@ -480,19 +486,3 @@ def _parse_local(value: str) -> dt.datetime:
         message = _("Give the publishing time as YYYY-MM-DD HH:MM (Asia/Taipei).")
         raise ServiceError(message, code="invalid", fields={"at": [message]}) from exc
     return timezone.make_aware(naive) if timezone.is_naive(naive) else naive
-
-
-def _snapshot_rows(snapshot: dict[str, Any] | None, prefix: str = "") -> list[tuple[str, str]]:
-    """Flatten the market snapshot into (key, value) rows for display; long series are summarised."""
-    rows: list[tuple[str, str]] = []
-    for key, value in (snapshot or {}).items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows.extend(_snapshot_rows(value, f"{name}."))
-        elif isinstance(value, list):
-            rows.append(
-                (name, _("%(n)d items") % {"n": len(value)} if len(value) > 5 else ", ".join(map(str, value)))
-            )
-        else:
-            rows.append((name, str(value)))
-    return rows
