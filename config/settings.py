@@ -310,7 +310,7 @@ UNFOLD = {
     "SITE_TITLE": _("KOL Studio"),
     "SITE_HEADER": _("KOL Studio"),
     "SHOW_LANGUAGES": True,
-    "DASHBOARD_CALLBACK": "posting.admin.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "analytics.dashboard.dashboard_callback",
     # By the editor's day (config/navigation.py); each item needs its view permission.
     "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": sidebar_navigation()},
 }
