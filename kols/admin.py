@@ -16,7 +16,8 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextInputWidget
 
-from kols.models import KOL, PlatformAccount, PromptTemplate
+from kols.forms import LinesField, TimesField
+from kols.models import KOL, TONE_FIELDS, PlatformAccount, PromptTemplate
 from kols.prompt_syntax import PROMPT_VARIABLES
 from kols.prompt_templates import prompt_template_activate, prompt_template_copy
 from kols.services import account_update_credentials
@@ -130,8 +131,45 @@ class PlatformAccountInline(TabularInline):
         return False
 
 
+class KOLForm(forms.ModelForm):
+    """The persona's lists as lines of text and its posting times as HH:MM, not JSON."""
+
+    expertise_industries = LinesField(
+        label=_("expertise: industries"),
+        required=False,
+        help_text=_("One industry per line, as in the stock master."),
+    )
+    expertise_keywords = LinesField(
+        label=_("expertise: keywords"), required=False, help_text=_("One per line.")
+    )
+    style_rules = LinesField(
+        label=_("style rules"), required=False, rows=4, help_text=_("One rule per line.")
+    )
+    guardrails = LinesField(label=_("guardrails"), required=False, rows=4, help_text=_("One per line."))
+    common_phrases = LinesField(
+        label=_("common phrases"), required=False, rows=4, help_text=_("One per line.")
+    )
+    posting_times = TimesField(
+        label=_("posting times"),
+        required=False,
+        help_text=_(
+            'Times of day (Asia/Taipei) for "next free slot", e.g. 08:30, 13:45. Empty = site default.'
+        ),
+    )
+
+    class Meta:
+        model = KOL
+        fields = [
+            "serial", "nickname", "persona", "status", "dry_run", "content_style", "target_audience",
+            "expertise_industries", "expertise_keywords", "backstory", "style_rules", "guardrails", "signature",
+            "common_phrases", "emoji_use", *TONE_FIELDS, "llm_model", "llm_temperature", "llm_max_tokens",
+            "max_posts_per_hour", "max_posts_per_day", "posting_times",
+        ]  # fmt: skip
+
+
 @admin.register(KOL)
 class KOLAdmin(ModelAdmin):
+    form = KOLForm
     list_display = [
         "nickname",
         "serial",
@@ -146,7 +184,7 @@ class KOLAdmin(ModelAdmin):
     list_filter = ["persona", "status", "dry_run", "is_demo"]
     search_fields = ["nickname", "serial"]
     inlines = [PlatformAccountInline]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["is_demo", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["serial", "nickname", "persona", "status", "dry_run", "is_demo"]}),
         (

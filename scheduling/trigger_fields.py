@@ -21,7 +21,8 @@ from unfold.widgets import (
     UnfoldBooleanSwitchWidget,
 )
 
-from scheduling.trigger_types import CONFIG_SCHEMAS
+from kols.forms import LinesField
+from scheduling.trigger_types import CONFIG_SCHEMAS, TriggerType
 
 KEY_LABELS: dict[str, Any] = {
     "stock_codes": gettext_lazy("Stock codes"),
@@ -99,21 +100,6 @@ def describe_key(spec: dict[str, Any]) -> str:
 # --- A form from the schema --------------------------------------------------------------------------
 
 
-class LinesField(forms.CharField):
-    """A list of texts typed one per line (or separated by commas)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), **kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        return "\n".join(str(item) for item in value) if isinstance(value, list) else value
-
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        text = super().to_python(value) or ""
-        items = [item.strip() for line in text.splitlines() for item in line.split(",")]
-        return [item for item in items if item]
-
-
 def _number_field(spec: dict[str, Any], **common: Any) -> forms.Field:
     bounds: dict[str, Any] = {"min_value": spec.get("minimum"), "max_value": spec.get("maximum")}
     widget = UnfoldAdminTextInputWidget(attrs={"inputmode": "decimal"})
@@ -130,7 +116,7 @@ def _field(name: str, spec: dict[str, Any], required: bool) -> forms.Field:
     if spec.get("type") == "boolean":
         return forms.BooleanField(widget=UnfoldBooleanSwitchWidget, **{**common, "required": False})
     if spec.get("type") == "array":
-        return LinesField(**common)
+        return LinesField(widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), **common)
     if spec.get("type") in ("integer", "number"):
         return _number_field(spec, **common)
     return forms.CharField(widget=UnfoldAdminTextInputWidget, **common)
@@ -148,8 +134,18 @@ def trigger_form_fields(trigger_type: str) -> dict[str, forms.Field]:
                 field.label = f"{key_label(name)}：{key_label(part)}"
                 fields[f"{FIELD_PREFIX}{trigger_type}__{name}__{part}"] = field
             continue
-        fields[f"{FIELD_PREFIX}{trigger_type}__{name}"] = _field(name, spec, name in required)
+        field = _field(name, spec, False)
+        # Required only for the chosen type: the form checks that (trigger_missing_keys), not the field.
+        field.label_suffix = " *" if name in required else None
+        fields[f"{FIELD_PREFIX}{trigger_type}__{name}"] = field
     return fields
+
+
+def trigger_missing_keys(trigger_type: str, cleaned: dict[str, Any]) -> list[str]:
+    """The form field names of the chosen type's required keys that were left empty."""
+    required = CONFIG_SCHEMAS.get(trigger_type, {}).get("required", [])
+    names = [f"{FIELD_PREFIX}{trigger_type}__{name}" for name in required]
+    return [name for name in names if cleaned.get(name) in (None, "", [])]
 
 
 def trigger_initial(trigger_type: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -179,3 +175,13 @@ def trigger_config_from_form(trigger_type: str, cleaned: dict[str, Any]) -> dict
         if value is False and not CONFIG_SCHEMAS[trigger_type]["properties"][name].get("default", False):
             del config[name]
     return config
+
+
+def all_trigger_form_fields() -> dict[str, forms.Field]:
+    """The fields of every trigger type; the page shows those of the chosen type (``conditional_fields``)."""
+    return {name: field for value in TriggerType.values for name, field in trigger_form_fields(value).items()}
+
+
+def trigger_field_conditions() -> dict[str, str]:
+    """unfold's ``conditional_fields``: each trigger field shows only while its type is selected."""
+    return {name: f"trigger_type == '{name.split('__')[1]}'" for name in all_trigger_form_fields()}
