@@ -7,10 +7,11 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test setup install lint typecheck check bench lock clean help
+.PHONY: run test setup install lint typecheck check bench lock clean help demo
 
 help:
 	@echo "make run   - set up (venv, deps, migrate, stocks, admin, beat entries) and start web, worker and beat"
+	@echo "make demo  - load the demo world (six personas, demo prices, drafts, dry-run publications)"
 	@echo "make test  - set up the virtualenv and run the whole test suite"
 	@echo "make lint typecheck check bench lock clean"
 
@@ -28,7 +29,12 @@ setup: install
 	$(PY) manage.py setup_periodic_tasks
 	$(PY) manage.py ensure_admin
 
+demo: setup
+	$(PY) manage.py demo
+	@echo "Demo loaded. make run, then open http://127.0.0.1:$${WEB_PORT:-8000}/admin/ (remove it: $(PY) manage.py demo --remove)"
+
 run: setup
+	@echo "No data yet? make demo loads a demo world; real prices: manage.py fetch_quotes or manage.py import_quotes FILE.csv"
 	@echo "KOL Studio at http://127.0.0.1:$${WEB_PORT:-8000}/admin/ (Ctrl-C stops web, worker and beat)"
 	$(BIN)/honcho start -f Procfile
 

@@ -59,6 +59,7 @@ class InteractionSnapshot(models.Model):
         related_name="+",
         verbose_name=_("entered by"),
     )
+    is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
 
     class Meta:
         verbose_name = _("interaction snapshot")

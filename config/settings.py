@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import Env
+from config.navigation import sidebar_navigation
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
     "posting",
     "scheduling",
     "analytics",
+    # The demo world (manage.py demo) fills all of the above, so it sits on top.
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -317,7 +320,9 @@ UNFOLD = {
     "SITE_TITLE": _("KOL Studio"),
     "SITE_HEADER": _("KOL Studio"),
     "SHOW_LANGUAGES": True,
-    "DASHBOARD_CALLBACK": "posting.admin.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "analytics.dashboard.dashboard_callback",
+    # By the editor's day (config/navigation.py); each item needs its view permission.
+    "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": sidebar_navigation()},
 }
 
 # --- Logging ----------------------------------------------------------------------------------------

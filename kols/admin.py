@@ -14,8 +14,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextInputWidget
 
-from kols.models import KOL, PlatformAccount, PromptTemplate
+from kols.forms import LinesField, TimesField
+from kols.models import KOL, TONE_FIELDS, PlatformAccount, PromptTemplate
 from kols.prompt_syntax import PROMPT_VARIABLES
 from kols.prompt_templates import prompt_template_activate, prompt_template_copy
 from kols.services import account_update_credentials
@@ -42,14 +44,15 @@ class PlatformAccountForm(forms.ModelForm):
     new_login = forms.CharField(
         label=_("Login (e-mail)"),
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        # unfold's widgets: a plain TextInput renders without a border in unfold's theme (invisible).
+        widget=UnfoldAdminTextInputWidget(attrs={"autocomplete": "off"}),
         help_text=_("Leave blank to keep the stored login."),
     )
     new_password = forms.CharField(
         label=_("Password"),
         required=False,
         strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        widget=UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("Leave blank to keep the stored password. Stored encrypted; never shown again."),
     )
 
@@ -128,8 +131,45 @@ class PlatformAccountInline(TabularInline):
         return False
 
 
+class KOLForm(forms.ModelForm):
+    """The persona's lists as lines of text and its posting times as HH:MM, not JSON."""
+
+    expertise_industries = LinesField(
+        label=_("expertise: industries"),
+        required=False,
+        help_text=_("One industry per line, as in the stock master."),
+    )
+    expertise_keywords = LinesField(
+        label=_("expertise: keywords"), required=False, help_text=_("One per line.")
+    )
+    style_rules = LinesField(
+        label=_("style rules"), required=False, rows=4, help_text=_("One rule per line.")
+    )
+    guardrails = LinesField(label=_("guardrails"), required=False, rows=4, help_text=_("One per line."))
+    common_phrases = LinesField(
+        label=_("common phrases"), required=False, rows=4, help_text=_("One per line.")
+    )
+    posting_times = TimesField(
+        label=_("posting times"),
+        required=False,
+        help_text=_(
+            'Times of day (Asia/Taipei) for "next free slot", e.g. 08:30, 13:45. Empty = site default.'
+        ),
+    )
+
+    class Meta:
+        model = KOL
+        fields = [
+            "serial", "nickname", "persona", "status", "dry_run", "content_style", "target_audience",
+            "expertise_industries", "expertise_keywords", "backstory", "style_rules", "guardrails", "signature",
+            "common_phrases", "emoji_use", *TONE_FIELDS, "llm_model", "llm_temperature", "llm_max_tokens",
+            "max_posts_per_hour", "max_posts_per_day", "posting_times",
+        ]  # fmt: skip
+
+
 @admin.register(KOL)
 class KOLAdmin(ModelAdmin):
+    form = KOLForm
     list_display = [
         "nickname",
         "serial",
@@ -144,7 +184,7 @@ class KOLAdmin(ModelAdmin):
     list_filter = ["persona", "status", "dry_run", "is_demo"]
     search_fields = ["nickname", "serial"]
     inlines = [PlatformAccountInline]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["is_demo", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["serial", "nickname", "persona", "status", "dry_run", "is_demo"]}),
         (
@@ -191,7 +231,7 @@ class KOLAdmin(ModelAdmin):
 
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(ModelAdmin):
-    list_display = ["version", "post_type", "is_active", "activated_at", "created_by", "created_at"]
+    list_display = ["version_display", "post_type", "is_active", "activated_at", "created_by", "created_at"]
     list_filter = ["post_type", "is_active"]
     list_select_related = ["created_by"]
     search_fields = ["version", "notes"]
@@ -204,9 +244,10 @@ class PromptTemplateAdmin(ModelAdmin):
             {
                 "fields": ["system_prompt", "user_prompt", "variables"],
                 "description": _(
-                    "Django template syntax: {{ stock_name }}, {% if has_news %}…{% endif %}, "
-                    "{% for rule in style_rules %}…{% endfor %}. {{ market_data }} and {{ data_rules }} are "
-                    "required. Once activated, the text is frozen: copy the template to a new version to change it."
+                    "Django template syntax: <code>{{ stock_name }}</code>, <code>{% if has_news %}…{% endif %}</code>, "
+                    "<code>{% for rule in style_rules %}…{% endfor %}</code>. <code>{{ market_data }}</code> and "
+                    "<code>{{ data_rules }}</code> are required. Once activated, the text is frozen: copy the template "
+                    "to a new version to change it."
                 ),
             },
         ),
@@ -219,6 +260,11 @@ class PromptTemplateAdmin(ModelAdmin):
             # Posts refer to this text by its version.
             fields += ["post_type", "version", "system_prompt", "user_prompt"]
         return fields
+
+    @admin.display(description=_("version"), ordering="version")
+    def version_display(self, obj: PromptTemplate) -> str:
+        # An identifier recorded on posts (analysis-v3), shown as code rather than as words.
+        return format_html("<code>{}</code>", obj.version)
 
     @admin.display(description=_("available variables"))
     def variables(self, obj: PromptTemplate) -> str:

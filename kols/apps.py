@@ -9,6 +9,14 @@ class KolsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kols.roles import ensure_roles_after_migrate
+        from django.contrib.auth.models import Group
+
+        from kols.roles import ensure_roles_after_migrate, role_label
+
+        # Every place a group is shown (lists, filters, the user form) reads the role in the person's language.
+        def group_str(group: Group) -> str:
+            return role_label(group.name)
+
+        Group.__str__ = group_str  # type: ignore[method-assign,assignment]
 
         post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="kols.ensure_roles")

@@ -190,6 +190,7 @@ class PlatformAccount(models.Model):
         blank=True,
         help_text=_("The platform answered 429: nothing is sent from this account before this time."),
     )
+    is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

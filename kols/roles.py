@@ -9,10 +9,20 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 
-WRITER = "Writer"
-REVIEWER = "Reviewer"
-ADMINISTRATOR = "Administrator"
+# Group names stay in English in the database (code looks groups up by name); people read them
+# translated: see role_label() and KolsConfig.ready().
+WRITER = gettext_noop("Writer")
+REVIEWER = gettext_noop("Reviewer")
+ADMINISTRATOR = gettext_noop("Administrator")
+ROLE_NAMES = (WRITER, REVIEWER, ADMINISTRATOR)
+
+
+def role_label(name: str) -> str:
+    """A group's name as people read it: the roles translated, any other group as named."""
+    return str(gettext(name)) if name in ROLE_NAMES else name
+
 
 _READ = [
     "kols.view_kol",

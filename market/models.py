@@ -81,6 +81,7 @@ class DailyQuote(models.Model):
     volume = models.BigIntegerField(_("volume (shares)"), default=0)
     turnover = models.BigIntegerField(_("turnover (TWD)"), default=0)
     transactions = models.IntegerField(_("transactions"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
     created_at = models.DateTimeField(_("fetched"), auto_now_add=True)
 
     class Meta:
@@ -179,6 +180,7 @@ class NewsItem(models.Model):
     fetched_at = models.DateTimeField(_("fetched"), db_index=True)
     stocks = models.ManyToManyField(Stock, blank=True, related_name="news_items", verbose_name=_("stocks"))
     raw = models.JSONField(_("raw"), default=dict, blank=True)
+    is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
 
     class Meta:
         verbose_name = _("news item")

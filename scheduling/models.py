@@ -117,6 +117,7 @@ class Schedule(models.Model):
     last_run_status = models.CharField(_("last run status"), max_length=20, blank=True)
     runs_count = models.PositiveIntegerField(_("runs"), default=0)
     posts_created_count = models.PositiveIntegerField(_("posts created"), default=0)
+    is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -44,6 +44,7 @@ from posting.models import GenerationBatch
 from scheduling.allocation import AllocationResult, kols_allocate
 from scheduling.generation import generation_item
 from scheduling.models import Schedule
+from scheduling.trigger_fields import describe_key, key_label
 from scheduling.trigger_types import CONFIG_SCHEMAS, TriggerType
 from scheduling.triggers import TriggerConfigError, TriggerResult, trigger_evaluate
 from scheduling.triggers.config import trigger_config_clean
@@ -217,26 +218,6 @@ def workbench_display(preview: WorkbenchPreview) -> dict[str, Any]:
     }
 
 
-def _describe(spec: dict[str, Any]) -> str:
-    """One key of a config schema, readably: its type, bounds, choices and default."""
-    parts = []
-    if "enum" in spec:
-        parts.append(_("one of %(values)s") % {"values": ", ".join(str(value) for value in spec["enum"])})
-    elif spec.get("type") == "array":
-        parts.append(_("a list of %(type)s values") % {"type": spec.get("items", {}).get("type", "")})
-    elif spec.get("type") == "object":
-        parts.append(_("an object with %(keys)s") % {"keys": ", ".join(spec.get("properties", {}))})
-    else:
-        parts.append(str(spec.get("type", "")))
-    if "minimum" in spec and "maximum" in spec:
-        parts.append(f"{spec['minimum']}–{spec['maximum']}")
-    elif "minimum" in spec or "maximum" in spec:
-        parts.append(f"≥ {spec['minimum']}" if "minimum" in spec else f"≤ {spec['maximum']}")
-    if "default" in spec:
-        parts.append(_("default %(value)s") % {"value": json.dumps(spec["default"])})
-    return ", ".join(part for part in parts if part)
-
-
 def trigger_config_help() -> list[dict[str, Any]]:
     """Each trigger type's documented config (from CONFIG_SCHEMAS): its keys and the raw schema."""
     helps = []
@@ -248,7 +229,12 @@ def trigger_config_help() -> list[dict[str, Any]]:
                 "type": value,
                 "label": label,
                 "config_keys": [
-                    {"name": name, "required": name in required, "text": _describe(spec)}
+                    {
+                        "name": name,
+                        "label": key_label(name),
+                        "required": name in required,
+                        "text": describe_key(spec),
+                    }
                     for name, spec in schema["properties"].items()
                 ],
                 "schema": json.dumps(schema, indent=2, ensure_ascii=False),

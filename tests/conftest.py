@@ -182,3 +182,17 @@ def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWork
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def demo_world(db: None) -> dict[str, int]:
+    """The demo world (manage.py demo), loaded at a pinned time: every admin page has rows to show."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from demo.world import demo_load
+
+    with time_machine.travel(dt.datetime(2026, 3, 11, 10, 0, tzinfo=ZoneInfo("Asia/Taipei")), tick=False):
+        return demo_load()

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -19,6 +20,8 @@ from posting.admin import stance as _stance_admin  # noqa: F401  (registers the 
 from posting.admin.generation import BatchAdmin
 from posting.admin.review import PostReviewAdmin
 from posting.checks.compliance import compliance_rules_set_active, rule_validation_errors
+from posting.labels import audit_action_label, post_status_label, system_actor_label
+from posting.lifecycle.table import TRANSITIONS
 from posting.models import AuditEvent, ComplianceRule, GenerationBatch, Post, Publication, PublishAttempt
 from posting.publishing import outbox
 from posting.publishing.selectors import publishing_overview
@@ -26,12 +29,56 @@ from posting.publishing.selectors import publishing_overview
 admin.site.register(Post, PostReviewAdmin)
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        actions = ["create", "edit", *TRANSITIONS]
+        return [(action, audit_action_label(action)) for action in actions]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class AuditStatusFilter(admin.SimpleListFilter):
+    title = _("to")
+    parameter_name = "to_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(Post.Status.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        return queryset.filter(to_status=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ModelAdmin):
     """The audit log: read-only, appended by services."""
 
-    list_display = ["created_at", "post", "action", "from_status", "to_status", "who", "approval", "note"]
-    list_filter = ["action", "to_status"]
+    list_display = [
+        "created_at",
+        "post",
+        "action_display",
+        "from_display",
+        "to_display",
+        "who",
+        "approval",
+        "note",
+    ]
+    fields = [
+        "created_at",
+        "post",
+        "action_display",
+        "from_display",
+        "to_display",
+        "who",
+        "approval",
+        "version",
+        "note",
+    ]
+    readonly_fields = fields
+    list_filter = [AuditActionFilter, AuditStatusFilter]
     list_select_related = ["post", "actor", "approval"]
     search_fields = ["post__title", "actor__username", "actor_label", "note"]
     date_hierarchy = "created_at"
@@ -39,7 +86,19 @@ class AuditEventAdmin(ModelAdmin):
 
     @admin.display(description=_("by"))
     def who(self, obj: AuditEvent) -> str:
-        return obj.who
+        return obj.actor.get_username() if obj.actor else system_actor_label(obj.actor_label)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_display(self, obj: AuditEvent) -> str:
+        return audit_action_label(obj.action)
+
+    @admin.display(description=_("from"), ordering="from_status")
+    def from_display(self, obj: AuditEvent) -> str:
+        return post_status_label(obj.from_status) if obj.from_status else "—"
+
+    @admin.display(description=_("to"), ordering="to_status")
+    def to_display(self, obj: AuditEvent) -> str:
+        return post_status_label(obj.to_status) if obj.to_status else "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -107,7 +166,7 @@ class ComplianceRuleForm(forms.ModelForm):
 @admin.register(ComplianceRule)
 class ComplianceRuleAdmin(ModelAdmin):
     form = ComplianceRuleForm
-    list_display = ["code", "category", "kind", "severity", "active", "message", "updated_at"]
+    list_display = ["code_display", "category", "kind", "severity", "active", "message", "updated_at"]
     list_filter = ["category", "kind", "severity", "active"]
     search_fields = ["code", "message", "pattern", "notes"]
     readonly_fields = ["created_at", "updated_at"]
@@ -120,6 +179,11 @@ class ComplianceRuleAdmin(ModelAdmin):
         ),
         (_("Record"), {"fields": ["notes", "created_at", "updated_at"]}),
     ]
+
+    @admin.display(description=_("code"), ordering="code")
+    def code_display(self, obj: ComplianceRule) -> str:
+        # An identifier (findings and settings refer to it), shown as code rather than as words.
+        return format_html("<code>{}</code>", obj.code)
 
     @admin.action(description=_("Activate the selected rules"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[ComplianceRule]) -> None:

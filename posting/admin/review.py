@@ -45,6 +45,7 @@ from posting.admin.review_forms import (
 )
 from posting.checks.stance import stance_panel
 from posting.generation import regenerate
+from posting.labels import trigger_label
 from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
 from posting.models import Approval, GenerationBatch, Post
 from posting.publishing.selectors import publishing_panel
@@ -52,6 +53,7 @@ from posting.publishing.slots import next_free_slots
 from posting.review import services
 from posting.review.approval import approval_refusal
 from posting.review.locks import edit_lock_acquire, edit_lock_release
+from posting.review.page_parts import review_page_parts
 from posting.review.rendering import highlight, platform_preview
 from posting.review.selectors import resubmitted_after_changes, revision_history
 
@@ -73,7 +75,7 @@ class PostReviewAdmin(ModelAdmin):
         "quality_display",
         "duplicate_flag",
         "generator",
-        "trigger_type",
+        "trigger_display",
         "status",
         "score_24h_display",
         "came_back",
@@ -184,6 +186,10 @@ class PostReviewAdmin(ModelAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("posting.review_post"))
 
+    @admin.display(description=gettext_lazy("trigger"), ordering="trigger_type")
+    def trigger_display(self, obj: Post) -> str:
+        return trigger_label(obj.trigger_type)
+
     @admin.display(description=gettext_lazy("stock"), ordering="stock__code")
     def stock_display(self, obj: Post) -> str:
         return f"{obj.stock.code} {obj.stock.name}" if obj.stock else _("(topic)")
@@ -206,9 +212,12 @@ class PostReviewAdmin(ModelAdmin):
             return "—"
         return f"{obj.score_24h:,.2f}" + (" " + _("(late)") if obj.score_24h_late else "")
 
-    @admin.display(description=gettext_lazy("duplicate"), boolean=True)
-    def duplicate_flag(self, obj: Post) -> bool:
-        return bool((obj.check_summary or {}).get("duplicate"))
+    @display(description=gettext_lazy("duplicate"), label={"duplicate": "warning"})
+    def duplicate_flag(self, obj: Post) -> tuple[str, str] | str:
+        # A warning chip, not a green tick: "is a duplicate" is a problem, not a pass.
+        if (obj.check_summary or {}).get("duplicate"):
+            return "duplicate", _("Near-duplicate")
+        return "—"
 
     @admin.display(description=gettext_lazy("age"), ordering="created_at")
     def age(self, obj: Post) -> str:
@@ -431,7 +440,6 @@ class PostReviewAdmin(ModelAdmin):
             "body_html": highlight(post.body, findings, field="body"),
             "findings": findings,
             "preview": platform_preview(title=post.title, body=post.body, tags=post.commodity_tags),
-            "snapshot_rows": _snapshot_rows(post.market_snapshot),
             "closest_url": reverse("admin:posting_post_change", args=[closest_id]) if closest_id else "",
             "revisions": revision_history(post=post),
             "events": post.events.select_related("actor", "approval")[:50],
@@ -444,9 +452,7 @@ class PostReviewAdmin(ModelAdmin):
             "reason_form": ReasonForm(),
             "publishing": publishing_panel(post=post, user=request.user),
             "stance_panel": stance_panel(post=post),
-            "suggested_slot": timezone.localtime(timezone.now() + dt.timedelta(hours=1)).strftime(
-                "%Y-%m-%dT%H:%M"
-            ),
+            **review_page_parts(post=post),
         }
         return TemplateResponse(request, self.change_form_template, context)
 
@@ -551,19 +557,3 @@ def _parse_local(value: str) -> dt.datetime:
         message = _("Give the publishing time as YYYY-MM-DD HH:MM (Asia/Taipei).")
         raise ServiceError(message, code="invalid", fields={"at": [message]}) from exc
     return timezone.make_aware(naive) if timezone.is_naive(naive) else naive
-
-
-def _snapshot_rows(snapshot: dict[str, Any] | None, prefix: str = "") -> list[tuple[str, str]]:
-    """Flatten the market snapshot into (key, value) rows for display; long series are summarised."""
-    rows: list[tuple[str, str]] = []
-    for key, value in (snapshot or {}).items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows.extend(_snapshot_rows(value, f"{name}."))
-        elif isinstance(value, list):
-            rows.append(
-                (name, _("%(n)d items") % {"n": len(value)} if len(value) > 5 else ", ".join(map(str, value)))
-            )
-        else:
-            rows.append((name, str(value)))
-    return rows

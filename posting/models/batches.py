@@ -50,6 +50,7 @@ class GenerationBatch(models.Model):
     failed_count = models.PositiveIntegerField(_("failed"), default=0)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     error_summary = models.TextField(_("error summary"), blank=True)
+    is_demo = models.BooleanField(_("demo"), default=False, help_text=_("Created by the demo command."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

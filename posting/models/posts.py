@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kols.models import KOL
@@ -302,7 +303,13 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["post", "created_at"], name="audit_post_created_idx")]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.from_status}->{self.to_status}"
+        # Shown as the page title and in breadcrumbs: the time and the status reached, in words.
+        status = PostStatus(self.to_status).label if self.to_status in PostStatus.values else self.to_status
+        return (
+            f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} → {status}"
+            if self.created_at
+            else str(status)
+        )
 
     @property
     def who(self) -> str:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q, Value
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from rapidfuzz.distance import Levenshtein
 
-from posting.models import AuditEvent, Post, PostRevision
+from posting.models import AuditEvent, Post, PostRevision, Publication
 
 WAITING = (Post.Status.PENDING_REVIEW,)
+CHART_DAYS = 14
+TODO_LIMIT = 8
 
 
 def review_dashboard() -> dict[str, Any]:
@@ -44,9 +49,99 @@ def review_dashboard() -> dict[str, Any]:
             {"status": value, "label": label, "count": by_status.get(value, 0)}
             for value, label in Post.Status.choices
         ],
+        "by_status_total": sum(by_status.values()),
         "today": today,
         "oldest_waiting": oldest,
         "per_kol": per_kol,
+    }
+
+
+def _day_start(now: dt.datetime) -> dt.datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def editor_todo(*, user: Any, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The signed-in person's to-do: their queue, today's publications, and what waits for a decision.
+
+    A reviewer's queue is what they may approve (pending review, not last edited by them); a writer's
+    is what was sent back to them. Five queries, whatever the number of posts.
+    """
+    now = now or timezone.now()
+    start, end = _day_start(now), _day_start(now) + dt.timedelta(days=1)
+    reviews = user.has_perm("posting.review_post")
+    queue = Post.objects.filter(status=Post.Status.PENDING_REVIEW).exclude(text_edited_by=user)
+    sent_back = Post.objects.filter(status=Post.Status.CHANGES_REQUESTED)
+    mine = queue if reviews else sent_back
+    today_posts = (
+        Post.objects.filter(
+            Q(status=Post.Status.SCHEDULED, scheduled_at__gte=start, scheduled_at__lt=end)
+            | Q(status=Post.Status.PUBLISHED, published_at__gte=start, published_at__lt=end)
+        )
+        .select_related("kol")
+        .only("id", "title", "status", "scheduled_at", "published_at", "is_demo", "kol__nickname")
+        .order_by("scheduled_at", "published_at")[:TODO_LIMIT]
+    )
+    decisions = Publication.objects.filter(status=Publication.Status.UNKNOWN) | Publication.objects.filter(
+        status=Publication.Status.FAILED_PERMANENT, post__status=Post.Status.FAILED
+    )
+    return {
+        "reviews": reviews,
+        "queue_count": mine.count(),
+        "queue_first": mine.select_related("kol")
+        .only("id", "title", "kol__nickname")
+        .order_by("risk_rank", "created_at")
+        .first(),
+        "today_posts": list(today_posts),
+        "decisions": list(
+            decisions.select_related("post__kol")
+            .only(
+                "id",
+                "status",
+                "backend",
+                "last_error",
+                "post__id",
+                "post__title",
+                "post__is_demo",
+                "post__kol__nickname",
+            )
+            .order_by("-id")[:TODO_LIMIT]
+        ),
+    }
+
+
+def _by_day(rows: Any, days: list[dt.date], demo: bool) -> list[int]:
+    counts = {row["day"]: row["n"] for row in rows if row["is_demo"] == demo}
+    return [counts.get(day, 0) for day in days]
+
+
+def posts_by_day_chart(*, now: dt.datetime | None = None, days: int = CHART_DAYS) -> dict[str, Any]:
+    """Drafts written and posts published per day (Asia/Taipei), real and demo apart. One query."""
+    now = now or timezone.now()
+    first = _day_start(now) - dt.timedelta(days=days - 1)
+    labels = [(first + dt.timedelta(days=n)).date() for n in range(days)]
+
+    def grouped(field: str, kind: str) -> Any:
+        return (
+            Post.objects.filter(**{f"{field}__gte": first})
+            .annotate(day=TruncDate(field), kind=Value(kind))
+            .values("day", "is_demo", "kind")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+
+    # One query for both series.
+    rows = list(grouped("created_at", "written").union(grouped("published_at", "published"), all=True))
+    written = [row for row in rows if row["kind"] == "written"]
+    published = [row for row in rows if row["kind"] == "published"]
+    datasets = [
+        {"label": _("Drafts written"), "data": _by_day(written, labels, False)},
+        {"label": _("Published"), "data": _by_day(published, labels, False)},
+        {"label": _("Drafts written (demo)"), "data": _by_day(written, labels, True)},
+        {"label": _("Published (demo)"), "data": _by_day(published, labels, True)},
+    ]
+    return {
+        "labels": [f"{day.month}/{day.day}" for day in labels],
+        "datasets": [dataset for dataset in datasets if any(dataset["data"])] or datasets[:2],
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -24,27 +25,66 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
 from config.exceptions import ServiceError
+from kols.forms import TimesField
 from scheduling import services
 from scheduling.admin.display import RECENT_RUNS, RUN_LABELS, local_time
 from scheduling.admin.workbench import TriggerWorkbenchMixin
 from scheduling.dispatch import schedule_run_now
 from scheduling.models import Schedule, ScheduleRun
 from scheduling.selectors import schedule_preview, schedules_with_today
+from scheduling.trigger_fields import (
+    all_trigger_form_fields,
+    trigger_config_from_form,
+    trigger_field_conditions,
+    trigger_initial,
+    trigger_missing_keys,
+)
+from scheduling.trigger_types import validate_trigger_config
 from scheduling.workbench import (
     ActiveKOLAutocomplete,
 )
 
 
 class ScheduleForm(forms.ModelForm):
+    """Post times as HH:MM and the trigger's settings as a form built from its schema, not JSON."""
+
+    post_times = TimesField(
+        label=gettext_lazy("post times"), help_text=gettext_lazy("HH:MM, Asia/Taipei, e.g. 08:30, 13:45.")
+    )
+
     class Meta:
         model = Schedule
         fields = [*services.EDITABLE_FIELDS, "kol_pool"]
+        widgets = {"trigger_config": forms.HiddenInput}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.trigger_type:
+            self.initial.update(trigger_initial(self.instance.trigger_type, self.instance.trigger_config))
+        self.fields["trigger_config"].required = False
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        trigger_type = cleaned.get("trigger_type")
+        if trigger_type:
+            for name in trigger_missing_keys(trigger_type, cleaned):
+                self.add_error(name, forms.Field.default_error_messages["required"])
+            config = trigger_config_from_form(trigger_type, cleaned)
+            try:
+                validate_trigger_config(trigger_type, config)
+            except ValidationError as error:
+                for message in error.message_dict.get("trigger_config", error.messages):
+                    self.add_error(None, message)
+            cleaned["trigger_config"] = config
         if cleaned.get("status") == Schedule.Status.ACTIVE and not cleaned.get("kol_pool"):
             self.add_error("kol_pool", _("Add at least one KOL to the pool before activating the schedule."))
         return cleaned
+
+
+# The trigger fields are declared on the class (the admin builds its form from the fieldsets' names).
+ScheduleForm.declared_fields.update(all_trigger_form_fields())
+ScheduleForm.base_fields.update(all_trigger_form_fields())
+TRIGGER_FIELDS = list(all_trigger_form_fields())
 
 
 @admin.register(Schedule)
@@ -74,6 +114,7 @@ class ScheduleAdmin(TriggerWorkbenchMixin, ModelAdmin):
     list_select_related = False
     search_fields = ["name", "description"]
     autocomplete_fields = ["kol_pool"]
+    conditional_fields = trigger_field_conditions()
     readonly_fields = [
         "next_run_local",
         "last_run_local",
@@ -86,7 +127,10 @@ class ScheduleAdmin(TriggerWorkbenchMixin, ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "description", "status"]}),
-        (gettext_lazy("What"), {"fields": ["trigger_type", "trigger_config", "post_type", "post_length"]}),
+        (
+            gettext_lazy("What"),
+            {"fields": ["trigger_type", *TRIGGER_FIELDS, "trigger_config", "post_type", "post_length"]},
+        ),
         (
             gettext_lazy("Who"),
             {"fields": ["kol_pool", "allocation_strategy", "posts_per_run", "max_posts_per_day"]},

@@ -173,14 +173,14 @@ def test_saving_the_form_goes_through_the_service_and_computes_the_next_run(admi
         "description": "",
         "status": "active",
         "trigger_type": "top_gainers",
-        "trigger_config": '{"limit": 5}',
+        "config__top_gainers__limit": 5,
         "post_type": "analysis",
         "post_length": "medium",
         "kol_pool": [pool[0].pk],
         "allocation_strategy": "round_robin",
         "posts_per_run": 1,
         "max_posts_per_day": 3,
-        "post_times": '["08:30"]',
+        "post_times": "8:30",
         "days_rule": "trading_days",
         "missed_run_policy": "skip",
         "missed_run_grace_minutes": 30,
@@ -192,17 +192,20 @@ def test_saving_the_form_goes_through_the_service_and_computes_the_next_run(admi
     schedule = Schedule.objects.get(name="早盤題材")
     assert schedule.next_run_at == taipei(2026, 11, 24, 8, 30)
     assert list(schedule.kol_pool.all()) == pool
+    assert schedule.trigger_config == {"limit": 5} and schedule.post_times == ["08:30"]
 
 
-def test_the_form_refuses_activation_without_kols_and_names_a_bad_config_key(administrator: User) -> None:
+def test_the_form_refuses_activation_without_kols_and_a_trigger_setting_out_of_bounds(
+    administrator: User,
+) -> None:
     data = {
-        "name": "x", "status": "active", "trigger_type": "limit_up", "trigger_config": '{"threshold_pct": 30}',
+        "name": "x", "status": "active", "trigger_type": "limit_up", "config__limit_up__threshold_pct": 30,
         "post_type": "analysis", "post_length": "medium", "allocation_strategy": "round_robin",
-        "posts_per_run": 1, "max_posts_per_day": 3, "post_times": '["08:30"]', "days_rule": "trading_days",
+        "posts_per_run": 1, "max_posts_per_day": 3, "post_times": "08:30", "days_rule": "trading_days",
         "missed_run_policy": "skip", "missed_run_grace_minutes": 30, "auto_approve_min_quality": 0.8,
     }  # fmt: skip
     html = _client(administrator).post(reverse("admin:scheduling_schedule_add"), data).content.decode()
-    assert "threshold_pct" in html and "Add at least one KOL" in html
+    assert "less than or equal to 10" in html and "Add at least one KOL" in html
     assert not Schedule.objects.exists()
 
 
@@ -282,3 +285,22 @@ def test_the_run_history_takes_the_same_queries_for_3_or_30_runs(
         _run(schedule, f"slot-{n}", "succeeded", batch=GenerationBatch.objects.create(source="schedule"))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(RUNS).status_code == 200
+
+
+def test_post_times_and_trigger_settings_are_plain_inputs_and_bad_ones_keep_what_was_typed(
+    administrator: User,
+) -> None:
+    data = {
+        "name": "y", "status": "paused", "trigger_type": "news", "config__news__keywords": "台積電\n法說會",
+        "post_type": "analysis", "post_length": "medium", "allocation_strategy": "round_robin",
+        "posts_per_run": 1, "max_posts_per_day": 3, "post_times": "08:30, 25:00", "days_rule": "trading_days",
+        "missed_run_policy": "skip", "missed_run_grace_minutes": 30, "auto_approve_min_quality": 0.8,
+    }  # fmt: skip
+    client = _client(administrator)
+    html = client.post(reverse("admin:scheduling_schedule_add"), data).content.decode()
+    assert "is not a time of day" in html and "08:30, 25:00" in html and "法說會" in html
+    assert not Schedule.objects.exists()
+    client.post(reverse("admin:scheduling_schedule_add"), {**data, "post_times": "13:45, 8:30"})
+    schedule = Schedule.objects.get(name="y")
+    assert schedule.post_times == ["08:30", "13:45"]
+    assert schedule.trigger_config == {"keywords": ["台積電", "法說會"]}
