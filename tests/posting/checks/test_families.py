@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from posting.checks import draft_check
-from posting.checks.families import REMINDER_CODE
+from posting.checks.families import REMINDER_CODE, family_stock
 from posting.checks.stance import stance_read
 from tests.factories import default_compliance_rules
 
@@ -53,7 +53,10 @@ def test_compliance_family(family: dict[str, Any], text: str) -> None:
 
 @pytest.mark.parametrize(("family", "text"), _cases("grounding"))
 def test_grounding_family(family: dict[str, Any], text: str) -> None:
-    findings = [f for f in _check(text, snapshot=FAMILIES["snapshot"]) if f.code.startswith("grounding.")]
+    stock = family_stock(family.get("stock_code", FAMILIES.get("stock_code")))
+    findings = [
+        f for f in _check(text, snapshot=FAMILIES["snapshot"], stock=stock) if f.code.startswith("grounding.")
+    ]
     assert bool(findings) is (family["expect"] == "ungrounded"), (text, findings)
     for finding in findings:
         # The finding names the snapshot figure it was held against.
