@@ -191,10 +191,14 @@ def _subjects(texts: Mapping[Field, str], stock: Stock | None, directory: StockD
 
 def _skipped(text: str, start: int, end: int, subjects: _Subjects) -> bool:
     left, right = _clause(text, start, end)
-    clause = text[left:right]
+    clause, before = text[left:right], text[left:start]
+    for own in subjects.own:
+        # The post's own name says nothing about the subject: 「國泰臺灣加權正2今天上漲」 is about the ETF,
+        # and 「無敵今天下跌」 is not negated.
+        clause, before = clause.replace(own, " "), before.replace(own, " ")
     if _OTHER_SUBJECT.search(clause) or _OTHER_TIME.search(clause) or _CONDITIONAL.search(clause):
         return True
-    return bool(_NEGATED.search(text[left:start])) or subjects.other_stock_in(clause)
+    return bool(_NEGATED.search(before)) or subjects.other_stock_in(clause)
 
 
 def _day(snapshot: Mapping[str, Any]) -> Day:
