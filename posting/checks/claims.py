@@ -3,7 +3,8 @@
 「漲停」 on a 4% rise, 「上漲」 on a fall, 「翻紅」 on a red-to-green day or 「創新高」 below the recent high is
 an ungrounded claim, reported with the snapshot figure it was held against. A claim is read only where it
 speaks of the post's stock today: a clause about the index, another day, a condition or a forecast
-(「大盤下跌」「昨天跌停」「如果明天漲停」「有望創新高」) or a negated claim (「沒有漲停」) is not checked.
+(「大盤下跌」「昨天跌停」「如果明天漲停」「有望創新高」), a clause naming another stock than the post's (「聯發科下跌，
+台積電逆勢上漲」: the first clause) or a negated claim (「沒有漲停」) is not checked.
 Numbers next to direction words (「上漲4元」) are grounded by grounding.py; this module reads the words.
 """
 
@@ -16,8 +17,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from market.models import Stock
 from posting.checks.grounding import as_number, grounding_severity, latest_quote, limit_prices
 from posting.checks.numbers import prepare
+from posting.checks.stocks import StockDirectory
 from posting.checks.text import fold_pattern
 from posting.checks.types import Field, Finding
 
@@ -156,12 +159,46 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
-def _skipped(text: str, start: int, end: int) -> bool:
+@dataclass(frozen=True)
+class _Subjects:
+    """Which stocks a clause may name and still be about the post's stock."""
+
+    directory: StockDirectory | None
+    own: frozenset[str]  # the post's stock: its code and folded name
+    several: bool  # without a post stock, the text names more than one stock
+
+    def other_stock_in(self, clause: str) -> bool:
+        if self.directory is None:
+            return False
+        named = set(self.directory.codes_in(clause)) | set(self.directory.names_in(clause))
+        if self.own:
+            return bool(named - self.own)
+        return self.several and bool(named)
+
+
+def _subjects(texts: Mapping[Field, str], stock: Stock | None, directory: StockDirectory | None) -> _Subjects:
+    if directory is None:
+        return _Subjects(None, frozenset(), False)
+    if stock is not None:
+        own = {stock.code.lower()} | ({prepare(stock.name).replace(" ", "")} if stock.name else set())
+        return _Subjects(directory, frozenset(own), False)
+    prepared = prepare("\n".join(texts.values()))
+    stocks = set(directory.codes_in(prepared)) | {
+        directory.names[name] for name in directory.names_in(prepared)
+    }
+    return _Subjects(directory, frozenset(), len({code.lower() for code in stocks}) > 1)
+
+
+def _skipped(text: str, start: int, end: int, subjects: _Subjects) -> bool:
     left, right = _clause(text, start, end)
-    clause = text[left:right]
+    clause, before = text[left:right], text[left:start]
+    for own in subjects.own:
+        # The post's own name says nothing about the subject: 「國泰臺灣加權正2今天上漲」 is about the ETF,
+        # and 「無敵今天下跌」 is not negated.
+        clause, before = clause.replace(own, " "), before.replace(own, " ")
     if _OTHER_SUBJECT.search(clause) or _OTHER_TIME.search(clause) or _CONDITIONAL.search(clause):
         return True
-    return bool(_NEGATED.search(text[left:start]))
+    return bool(_NEGATED.search(before)) or subjects.other_stock_in(clause)
 
 
 def _day(snapshot: Mapping[str, Any]) -> Day:
@@ -228,13 +265,23 @@ def _finding(
     )
 
 
-def claim_findings(*, texts: Mapping[Field, str], snapshot: Mapping[str, Any] | None) -> list[Finding]:
-    """Ungrounded claims in the title and body; none when there is no snapshot to hold them against."""
+def claim_findings(
+    *,
+    texts: Mapping[Field, str],
+    snapshot: Mapping[str, Any] | None,
+    stock: Stock | None = None,
+    directory: StockDirectory | None = None,
+) -> list[Finding]:
+    """Ungrounded claims in the title and body; none when there is no snapshot to hold them against.
+
+    ``stock`` is the post's stock and ``directory`` the stocks a clause may name instead (stocks.py).
+    """
     if not snapshot:
         return []
     day = _day(snapshot)
     if day.close is None:
         return []
+    subjects = _subjects(texts, stock, directory)
     findings: list[Finding] = []
     for field, original in texts.items():
         prepared = prepare(original)
@@ -245,7 +292,7 @@ def claim_findings(*, texts: Mapping[Field, str], snapshot: Mapping[str, Any] | 
                 if any(s < span[1] and span[0] < e for s, e in taken):
                     continue
                 taken.append(span)
-                if _skipped(prepared, *span):
+                if _skipped(prepared, *span, subjects):
                     continue
                 outcome = claim.test(day)
                 if outcome is not None and not outcome[0]:

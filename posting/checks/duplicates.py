@@ -50,7 +50,8 @@ _COUNTERPART = 0.5
 PARAPHRASE_SENTENCE_MATCH = 0.75
 PARAPHRASE_ALIGNED = 0.6
 _PARAPHRASE_MIN_SENTENCES = 3
-_PARAPHRASE_DICE_FLOOR = 0.15
+# Paraphrases in the test families share ≥ 0.39 of their 3-grams; texts below this are not compared by sentence.
+_PARAPHRASE_DICE_FLOOR = 0.25
 _SENTENCE_SPLIT = re.compile(r"[。！？!?；;\n]+|(?<=[a-z])\.\s")
 
 
@@ -73,15 +74,24 @@ def fold_text(title: str, body: str) -> Folded:
 
 
 def _covered(mine: Sequence[str], theirs: Sequence[str]) -> tuple[float, float]:
-    """The share of mine (by length) with a counterpart in theirs, and mine's length-weighted mean similarity."""
+    """The share of mine (by length) with a counterpart in theirs, and mine's length-weighted mean similarity.
+
+    Stops (share 0) as soon as too much of mine has no counterpart for the texts to be paraphrases.
+    """
     total = sum(len(sentence) for sentence in mine)
     if not total:
         return 0.0, 0.0
-    kept = weighted = 0.0
+    kept = weighted = missing = 0.0
+    allowed = (1 - PARAPHRASE_SENTENCE_MATCH) * total
     for sentence in mine:
         best = max(fuzz.ratio(sentence, other) / 100 for other in theirs)
         weighted += best * len(sentence)
-        kept += len(sentence) if best >= _COUNTERPART else 0
+        if best >= _COUNTERPART:
+            kept += len(sentence)
+        else:
+            missing += len(sentence)
+            if missing > allowed:
+                return 0.0, weighted / total
     return kept / total, weighted / total
 
 
@@ -90,6 +100,8 @@ def paraphrase(a: Folded, b: Folded) -> tuple[bool, float]:
     if min(len(a.sentences), len(b.sentences)) < _PARAPHRASE_MIN_SENTENCES:
         return False, 0.0
     kept_a, aligned_a = _covered(a.sentences, b.sentences)
+    if kept_a < PARAPHRASE_SENTENCE_MATCH:
+        return False, round(aligned_a, 4)
     kept_b, aligned_b = _covered(b.sentences, a.sentences)
     aligned = min(aligned_a, aligned_b)
     found = min(kept_a, kept_b) >= PARAPHRASE_SENTENCE_MATCH and aligned >= PARAPHRASE_ALIGNED
@@ -197,6 +209,7 @@ class DuplicateResult:
     compared: int
     scored: int  # compared character by character, after the length and 3-gram filters
     findings: tuple[Finding, ...]
+    by_sentence: int = 0  # compared sentence by sentence for a paraphrase
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,6 +219,7 @@ class DuplicateResult:
             "window_days": settings.DUPLICATE_WINDOW_DAYS,
             "compared": self.compared,
             "scored": self.scored,
+            "by_sentence": self.by_sentence,
         }
 
 
@@ -271,8 +285,11 @@ def _paraphrase_finding(match: Match) -> Finding:
     )
 
 
-def _score(draft: Folded, folded: Folded, template: Match, threshold: float) -> tuple[Match, bool] | None:
-    """The match with its similarity (None when the length bound rules it out) and whether strings were compared."""
+def _score(
+    draft: Folded, folded: Folded, template: Match, threshold: float
+) -> tuple[Match, bool, bool] | None:
+    """The match with its similarity (None when the length bound rules it out), whether the strings and
+    whether the sentences were compared."""
     if template.post_id is not None and _bound(draft, folded) < min(threshold, PARAPHRASE_SENTENCE_MATCH):
         return None
     overlap = dice(draft, folded)
@@ -280,10 +297,11 @@ def _score(draft: Folded, folded: Folded, template: Match, threshold: float) -> 
     if compared:
         overlap = similarity(draft, folded)
     found, aligned = (False, None)
-    if overlap < threshold and (overlap >= _PARAPHRASE_DICE_FLOOR or template.post_id is None):
+    by_sentence = overlap < threshold and (overlap >= _PARAPHRASE_DICE_FLOOR or template.post_id is None)
+    if by_sentence:
         found, aligned = paraphrase(draft, folded)
     match = Match(round(overlap, 4), template.post_id, template.title, template.index, found, aligned)
-    return match, compared
+    return match, compared, by_sentence
 
 
 def find_duplicates(
@@ -305,13 +323,14 @@ def find_duplicates(
             for pk, post_title, folded in recent_posts(exclude_post_id=exclude_post_id)
         ]
     scored: list[Match] = []
-    compared = string_compared = 0
+    compared = string_compared = sentence_compared = 0
     for template, folded in candidates:
         compared += 1
         result = _score(draft, folded, template, threshold)
         if result is None:
             continue
         string_compared += result[1]
+        sentence_compared += result[2]
         scored.append(result[0])
     scored.sort(
         key=lambda match: (match.similarity >= threshold or match.paraphrase, match.similarity), reverse=True
@@ -324,4 +343,5 @@ def find_duplicates(
         compared=compared,
         scored=string_compared,
         findings=tuple(_finding(match, threshold) for match in above),
+        by_sentence=sentence_compared,
     )

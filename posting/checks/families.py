@@ -6,7 +6,7 @@ expectation and several texts:
 - ``compliance``: ``expect`` "block" (some compliance finding blocks the text) or "none" (no compliance
   finding at all, the required risk reminder aside: that one is about what is missing);
 - ``grounding``: ``expect`` "ungrounded" (some grounding finding) or "grounded" (none), checked against the
-  family's ``snapshot`` or the shared one;
+  family's ``snapshot`` or the shared one, as a post about the family's ``stock_code`` or the shared one;
 - ``duplicates``: an ``original`` and texts that ``expect`` "duplicate" (found as a near-duplicate of it)
   or "distinct" (not found);
 - ``stance`` (optional): texts whose stance, read by rules, ``expect`` "bullish", "bearish" or "neutral";
@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from market.models import Stock
 from posting.checks.service import draft_check
 from posting.checks.stance import stance_read
+from posting.checks.stocks import master_stock
 from posting.checks.types import Finding
 
 REMINDER_CODE = "compliance.missing_risk_reminder"
@@ -89,11 +91,26 @@ class _Tally:
         }
 
 
-def _check(text: str, snapshot: Any = None, compare_with: Sequence[str] = ()) -> list[Finding]:
+def family_stock(code: Any) -> Stock | None:
+    """The stock a family's texts are about (the stock table, else the shipped master); None without a code."""
+    if code is None:
+        return None
+    if not isinstance(code, str) or not code.strip():
+        raise FamiliesError('"stock_code" must be a stock code such as "2330".')
+    stock = Stock.objects.filter(code=code.strip()).first() or master_stock(code.strip())
+    if stock is None:
+        raise FamiliesError(f'Unknown stock_code "{code}".')
+    return stock
+
+
+def _check(
+    text: str, snapshot: Any = None, compare_with: Sequence[str] = (), stock: Stock | None = None
+) -> list[Finding]:
     report = draft_check(
         title="",
         body=text,
         snapshot=snapshot,
+        stock=stock,
         compare_with=compare_with,
         include_recent_posts=False,
         llm_classifier=False,
@@ -120,8 +137,9 @@ def families_evaluate(data: Mapping[str, Any]) -> dict[str, Any]:
             )
     for family in _families(data, "grounding"):
         snapshot = family.get("snapshot", shared)
+        stock = family_stock(family.get("stock_code", data.get("stock_code")))
         for text in family["texts"]:
-            findings = [f for f in _check(text, snapshot) if f.code.startswith("grounding.")]
+            findings = [f for f in _check(text, snapshot, stock=stock) if f.code.startswith("grounding.")]
             tallies["grounding"].add(
                 should_fire=family["expect"] == "ungrounded",
                 fired=bool(findings),

@@ -165,7 +165,8 @@ def draft_check(
     ]
     grounding = ground(figures, snapshot or None)
     findings += grounding.findings
-    findings += _new_claims(claim_findings(texts=texts, snapshot=snapshot), grounding.findings)
+    claims = claim_findings(texts=texts, snapshot=snapshot, stock=stock, directory=directory)
+    findings += _new_claims(claims, grounding.findings)
 
     duplicates = find_duplicates(
         title=title,

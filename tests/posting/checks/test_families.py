@@ -12,9 +12,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from market.models import Stock
 from posting.checks import draft_check
-from posting.checks.families import REMINDER_CODE
+from posting.checks.claims import claim_findings
+from posting.checks.families import REMINDER_CODE, family_stock
 from posting.checks.stance import stance_read
+from posting.checks.stocks import stock_directory
 from tests.factories import default_compliance_rules
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +56,10 @@ def test_compliance_family(family: dict[str, Any], text: str) -> None:
 
 @pytest.mark.parametrize(("family", "text"), _cases("grounding"))
 def test_grounding_family(family: dict[str, Any], text: str) -> None:
-    findings = [f for f in _check(text, snapshot=FAMILIES["snapshot"]) if f.code.startswith("grounding.")]
+    stock = family_stock(family.get("stock_code", FAMILIES.get("stock_code")))
+    findings = [
+        f for f in _check(text, snapshot=FAMILIES["snapshot"], stock=stock) if f.code.startswith("grounding.")
+    ]
     assert bool(findings) is (family["expect"] == "ungrounded"), (text, findings)
     for finding in findings:
         # The finding names the snapshot figure it was held against.
@@ -110,3 +116,41 @@ def test_check_draft_explain_prints_the_rule_the_excerpt_and_the_figure_held_aga
     assert any(line.startswith("block compliance.guaranteed_outcome (body) «年化穩定兩成»") for line in lines)
     (claim,) = [line for line in lines if "grounding.claim_limit_up" in line]
     assert "«漲停»" in claim and "[held against close (limit up 110) = 104]" in claim
+
+
+EXCERPT = json.loads(
+    (Path(__file__).parent / "fixtures" / "twse_day_excerpt.json").read_text(encoding="utf-8")
+)
+
+
+def _day_claims(row: dict[str, str]) -> tuple[dict[str, float], list[str], list[str]]:
+    """A real day's quote, claims that fit it and claims that do not."""
+    close, change = float(row["ClosingPrice"]), float(row["Change"])
+    snapshot = {
+        "close": close,
+        "open": float(row["OpeningPrice"]),
+        "high": float(row["HighestPrice"]),
+        "low": float(row["LowestPrice"]),
+        "change": change,
+    }
+    name, up = row["Name"], change > 0
+    right = [f"{name}今天上漲，收紅。" if up else f"{name}今天下跌，收黑。"]
+    wrong = [f"{name}今天下跌。", f"{name}今天翻黑。"] if up else [f"{name}今天上漲。", f"{name}今天翻紅。"]
+    limit = f"{name}今天漲停。" if up else f"{name}今天跌停。"
+    (right if abs(change / (close - change)) >= 0.095 else wrong).append(limit)
+    return snapshot, right, wrong
+
+
+@pytest.mark.parametrize("row", EXCERPT["rows"], ids=[row["Code"] for row in EXCERPT["rows"]])
+def test_claims_on_a_real_trading_day_fit_only_what_the_quote_did(row: dict[str, str]) -> None:
+    snapshot, right, wrong = _day_claims(row)
+    stock = Stock(code=row["Code"], name=row["Name"])
+    for text in right:
+        assert (
+            claim_findings(texts={"body": text}, snapshot=snapshot, stock=stock, directory=stock_directory())
+            == []
+        )
+    for text in wrong:
+        assert claim_findings(
+            texts={"body": text}, snapshot=snapshot, stock=stock, directory=stock_directory()
+        ), text

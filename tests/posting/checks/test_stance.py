@@ -236,3 +236,26 @@ def test_an_answer_without_a_stance_leaves_it_to_the_rules() -> None:
     )
     assert (report.stance["stance"], report.stance["source"]) == ("bearish", "rules")
     assert report.classifier["ran"] is True
+
+
+def _changelist_queries(client: Client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.default_language
+def test_the_ledger_changelist_reads_a_constant_number_of_queries_in_chinese(reviewer: User) -> None:
+    client = Client()
+    client.force_login(reviewer)
+    url = reverse("admin:posting_stanceentry_changelist")
+    StanceEntryFactory(stance="bearish", thesis="評價偏高，先減碼")
+    few = _changelist_queries(client, url)
+    for _ in range(5):
+        StanceEntryFactory()
+    assert _changelist_queries(client, url) == few
+    html = client.get(url).content.decode()
+    assert "立場帳本" in html and "評價偏高，先減碼" in html and "看空" in html
