@@ -323,6 +323,11 @@ def snapshot_collect(
         post_collection_stop(post=post, reason=gone.reason, detail=gone.message)
         return "stopped"
     except ReadFailed as error:
+        if error.status == 429:
+            # The platform's "slow down" holds for every reader of it, not just this slot.
+            pace.read_pause(
+                platform=reader.platform, seconds=error.retry_after or settings.INTERACTION_RETRY_SECONDS
+            )
         return _fail(claim, error, timezone.now())
     try:
         snapshot_record(

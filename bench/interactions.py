@@ -36,7 +36,7 @@ from bench.throwaway import use_throwaway_database  # noqa: E402  (needs ROOT on
 BENCH_DB = "kol_bench_interactions"
 POSTS, ACCOUNTS = int(os.environ.get("BENCH_POSTS", "10000")), 50
 READ_SECONDS = 0.1
-RATE_PER_MINUTE = 6000.0
+RATE_PER_MINUTE = float(os.environ.get("BENCH_READS_PER_MINUTE", "6000"))
 # Collectors as Celery runs them: worker processes (prefork), here each with a few threads.
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", "4"))
 THREADS = int(os.environ.get("BENCH_THREADS", "5"))
