@@ -39,10 +39,11 @@ READ_SECONDS = 0.1
 RATE_PER_MINUTE = float(os.environ.get("BENCH_READS_PER_MINUTE", "6000"))
 # Collectors as Celery runs them: worker processes (prefork), here each with a few threads.
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", "4"))
-THREADS = int(os.environ.get("BENCH_THREADS", "5"))
+THREADS = int(os.environ.get("BENCH_THREADS", "10"))
 
 
 class FakeForum(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real forum
     reads: Counter[str] = Counter()
     lock = threading.Lock()
 
