@@ -28,7 +28,7 @@ from analytics import pace
 from analytics.clients import Counts, ReadFailed, ReadGone
 from analytics.clients.cmoney import CMoneyReader
 from analytics.clients.webhook import WebhookPuller
-from analytics.models import CollectionStop, InteractionSnapshot, SnapshotClaim
+from analytics.models import CollectionStop, InteractionSnapshot, ScoreFormula, SnapshotClaim
 from analytics.scoring import formula_active, post_score_apply, score_of
 from analytics.slots import is_late, longest, slots
 from config.exceptions import ServiceError
@@ -162,21 +162,40 @@ class Target:
         return self.publication.platform_post_id or str(self.post.pk)
 
 
-def _reader_account(own: PlatformAccount | None) -> PlatformAccount | None:
-    if settings.INTERACTION_READER_ACCOUNT_ID:
+@dataclass
+class LoopCache:
+    """What one collector loop reads once instead of per snapshot (the reader account, the formula)."""
+
+    formula: ScoreFormula | None = None
+    reader: PlatformAccount | None = None
+    reader_loaded: bool = False
+
+
+def _reader_account(own: PlatformAccount | None, cache: LoopCache | None) -> PlatformAccount | None:
+    if not settings.INTERACTION_READER_ACCOUNT_ID:
+        return own
+    if cache is None or not cache.reader_loaded:
         reader = PlatformAccount.objects.filter(pk=settings.INTERACTION_READER_ACCOUNT_ID).first()
-        if reader is not None and reader.has_credentials:
-            return reader
-    return own
+        if cache is None:
+            return reader if reader is not None and reader.has_credentials else own
+        cache.reader, cache.reader_loaded = reader, True
+    reader = cache.reader
+    return reader if reader is not None and reader.has_credentials else own
 
 
-def target_for(*, post: Post) -> Target:
-    """Where the post's interactions are read; a ServiceError when they cannot be (a dry run, say)."""
-    publication = (
-        Publication.objects.select_related("account")
-        .filter(post_id=post.pk, status=PublicationStatus.PUBLISHED)
+def _published(post_id: Any) -> Publication | None:
+    return (
+        Publication.objects.select_related("post", "account")
+        .filter(post_id=post_id, status=PublicationStatus.PUBLISHED)
         .first()
     )
+
+
+def target_for(
+    *, post: Post, publication: Publication | None = None, cache: LoopCache | None = None
+) -> Target:
+    """Where the post's interactions are read; a ServiceError when they cannot be (a dry run, say)."""
+    publication = publication or _published(post.pk)
     if publication is None or publication.is_dry_run:
         raise ServiceError(
             _("This post was not published on a platform (a dry run has no interactions)."),
@@ -189,7 +208,7 @@ def target_for(*, post: Post) -> Target:
                 code="not_collectable",
             )
         return Target(post, publication, WebhookPuller())
-    account = _reader_account(publication.account)
+    account = _reader_account(publication.account, cache)
     if account is None or not account.has_credentials or not publication.platform_post_id:
         raise ServiceError(_("No CMoney account with a login can read this article."), code="not_collectable")
     return Target(post, publication, CMoneyReader(account=account))
@@ -207,10 +226,11 @@ def snapshot_record(
     slot: str = "",
     by: Any = None,
     claim: SnapshotClaim | None = None,
+    formula: ScoreFormula | None = None,
 ) -> InteractionSnapshot:
     """Append one snapshot (scored with the active formula). Never replaces one: a taken slot or moment
     is an IntegrityError for the caller."""
-    formula = formula_active()
+    formula = formula or formula_active()
     age = int((captured_at - post.published_at).total_seconds()) if post.published_at else None
     snapshot = InteractionSnapshot(
         post=post,
@@ -280,11 +300,14 @@ class CollectResult:
     outcomes: list[str] = field(default_factory=list)
 
 
-def snapshot_collect(*, claim: SnapshotClaim, deadline: float, reader: Reader | None = None) -> str:
+def snapshot_collect(
+    *, claim: SnapshotClaim, deadline: float, reader: Reader | None = None, cache: LoopCache | None = None
+) -> str:
     """Read and record one claimed slot: "collected", "retry", "failed", "stopped" or "later" (no pace left)."""
-    post = Post.objects.get(pk=claim.post_id)
+    publication = _published(claim.post_id)
+    post = publication.post if publication is not None else Post.objects.get(pk=claim.post_id)
     try:
-        target = target_for(post=post)
+        target = target_for(post=post, publication=publication, cache=cache)
     except ServiceError as error:
         SnapshotClaim.objects.filter(pk=claim.pk).update(
             status=C.STOPPED, lease_until=None, last_error=error.message
@@ -300,11 +323,16 @@ def snapshot_collect(*, claim: SnapshotClaim, deadline: float, reader: Reader | 
         post_collection_stop(post=post, reason=gone.reason, detail=gone.message)
         return "stopped"
     except ReadFailed as error:
+        if error.status == 429:
+            # The platform's "slow down" holds for every reader of it, not just this slot.
+            pace.read_pause(
+                platform=reader.platform, seconds=error.retry_after or settings.INTERACTION_RETRY_SECONDS
+            )
         return _fail(claim, error, timezone.now())
     try:
         snapshot_record(
             post=post, counts=counts, captured_at=timezone.now(), source=InteractionSnapshot.Source.SCHEDULED,
-            slot=claim.slot, claim=claim,
+            slot=claim.slot, claim=claim, formula=cache.formula if cache else None,
         )  # fmt: skip
     except IntegrityError:
         if not InteractionSnapshot.objects.filter(post=post, slot=claim.slot).exists():
@@ -320,12 +348,13 @@ def snapshots_collect(*, budget_seconds: float, reader: Reader | None = None) ->
     """Collect due slots until none is due or the budget is spent (one worker; run several side by side)."""
     deadline = time.monotonic() + budget_seconds
     result = CollectResult()
+    cache = LoopCache(formula=formula_active())
     while time.monotonic() < deadline:
         claim = snapshot_claim_next()
         if claim is None:
             break
         try:
-            outcome = snapshot_collect(claim=claim, deadline=deadline, reader=reader)
+            outcome = snapshot_collect(claim=claim, deadline=deadline, reader=reader, cache=cache)
         except Exception:
             logger.exception("Collecting snapshot claim %s failed", claim.pk)
             _give_back(claim, at=timezone.now() + dt.timedelta(seconds=settings.INTERACTION_RETRY_SECONDS))

@@ -91,6 +91,41 @@ def read_take(*, platform: str, deadline: float) -> bool:
         time.sleep(wait)
 
 
+_PAUSE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < until_ then
+  redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil((until_ - now) * 1000) + 1000)
+end
+return '0'
+"""
+
+
+@lru_cache(maxsize=2)
+def _pause_script(url: str) -> Any:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    return client.register_script(_PAUSE)
+
+
+def read_pause(*, platform: str, seconds: float) -> None:
+    """The platform said "slow down" (429 Retry-After): no read of it goes out for ``seconds``, from any worker."""
+    if not settings.REDIS_URL:
+        with _local_lock:
+            now = time.monotonic()
+            _local_tat[platform] = max(_local_tat.get(platform, now), now + seconds)
+        return
+    import redis
+
+    try:
+        _pause_script(settings.REDIS_URL)(keys=[read_key(platform)], args=[repr(float(seconds))])
+    except redis.RedisError:
+        logger.warning("Could not pause the read pace in Redis", exc_info=True)
+
+
 def read_reset(*, platform: str) -> None:
     """Forget the bucket (tests and benchmarks start from a full one)."""
     _local_tat.pop(platform, None)

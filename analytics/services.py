@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 REFRESH_WAIT_SECONDS = 10.0
 
 
+class UnknownPost(ServiceError):
+    code = "not_found"
+    status_code = 404
+
+
 class PlatformUnavailable(ServiceError):
     code = "platform_unavailable"
     status_code = 503
@@ -48,6 +53,8 @@ def snapshot_refresh(*, post: Post, by: Any) -> InteractionSnapshot:
         post_collection_stop(post=post, reason=gone.reason, detail=gone.message)
         raise ConflictError(gone.message) from gone
     except ReadFailed as error:
+        if error.status == 429:
+            pace.read_pause(platform=target.reader.platform, seconds=error.retry_after or 60)
         raise PlatformUnavailable(error.message) from error
     return snapshot_record(
         post=post, counts=counts, captured_at=timezone.now(), source=InteractionSnapshot.Source.ADHOC, by=by
@@ -89,10 +96,8 @@ def _pushed_post(data: dict[str, Any]) -> Post:
     if data.get("platform_post_id"):
         publication = publications.filter(platform_post_id=str(data["platform_post_id"])).first()
     elif data.get("post_id"):
-        try:
-            publication = publications.filter(post_id=str(data["post_id"])).first()
-        except (ValueError, Exception):  # a malformed UUID
-            publication = None
+        # The view's PushSerializer has checked that post_id is a UUID.
+        publication = publications.filter(post_id=str(data["post_id"])).first()
     else:
         raise ServiceError(
             _("Name the post: post_id or platform_post_id."),
@@ -100,7 +105,7 @@ def _pushed_post(data: dict[str, Any]) -> Post:
             fields={"post_id": [_("Required.")]},
         )
     if publication is None or publication.post.published_at is None:
-        raise ServiceError(_("No post published through the webhook has this id."), code="not_found")
+        raise UnknownPost(_("No post published through the webhook has this id."))
     return publication.post
 
 

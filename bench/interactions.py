@@ -7,7 +7,7 @@ Uses DATABASE_URL's server when set (a throwaway database named kol_bench_intera
 end; otherwise a throwaway SQLite file) and REDIS_URL when set (the read-pace bucket). The posts and
 accounts are synthetic benchmark fixtures, created here only.
 
-The read pace is INTERACTION_READ_RATE_PER_MINUTE=6000 (100 reads/s, burst 1), so the pace alone needs
+The read pace is INTERACTION_READ_RATE_PER_MINUTE=6000 (100 reads/s, burst 1) shared by every process through Redis, so the pace alone needs
 (posts - 1) / 100 s: that is ``ideal_s``. ``wall_s`` runs from the first plan to the last snapshot.
 ``duplicates`` counts article reads beyond one per post plus snapshots beyond one per (post, slot);
 ``missed`` counts posts without their 24 h snapshot; ``queries_per_snapshot`` is the collectors' SQL
@@ -17,6 +17,7 @@ statements divided by the snapshots they recorded. Prints one JSON object on the
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 import threading
@@ -35,11 +36,14 @@ from bench.throwaway import use_throwaway_database  # noqa: E402  (needs ROOT on
 BENCH_DB = "kol_bench_interactions"
 POSTS, ACCOUNTS = int(os.environ.get("BENCH_POSTS", "10000")), 50
 READ_SECONDS = 0.1
-RATE_PER_MINUTE = 6000.0
-WORKERS = int(os.environ.get("BENCH_WORKERS", "16"))
+RATE_PER_MINUTE = float(os.environ.get("BENCH_READS_PER_MINUTE", "6000"))
+# Collectors as Celery runs them: worker processes (prefork), here each with a few threads.
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "4"))
+THREADS = int(os.environ.get("BENCH_THREADS", "10"))
 
 
 class FakeForum(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real forum
     reads: Counter[str] = Counter()
     lock = threading.Lock()
 
@@ -126,11 +130,24 @@ def _collector(counts: list[int], errors: list[BaseException]) -> None:
         connection.close()
 
 
+def _process(results: Any) -> None:
+    """One worker process: THREADS collector threads; reports its SQL statements (or its first error)."""
+    counts: list[int] = []
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=_collector, args=(counts, errors)) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.put(repr(errors[0]) if errors else sum(counts))
+
+
 def _run(forum_url: str) -> dict[str, Any]:
     import datetime as dt
 
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connections
     from django.utils import timezone
 
     from analytics.collection import snapshots_plan
@@ -144,16 +161,22 @@ def _run(forum_url: str) -> dict[str, Any]:
     read_reset(platform="cmoney")
     started = time.monotonic()
     snapshots_plan()
-    counts: list[int] = []
-    errors: list[BaseException] = []
-    threads = [threading.Thread(target=_collector, args=(counts, errors)) for _ in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Without Redis the read pace is per process: one process keeps it bounding the run.
+    processes = PROCESSES if settings.REDIS_URL else 1
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results: Any = context.Queue()
+    children = [context.Process(target=_process, args=(results,)) for _ in range(processes)]
+    for child in children:
+        child.start()
+    answers = [results.get() for _ in children]
+    for child in children:
+        child.join()
     wall = time.monotonic() - started
-    if errors:
-        raise errors[0]
+    failures = [answer for answer in answers if isinstance(answer, str)]
+    if failures:
+        raise RuntimeError(failures[0])
+    counts = [int(answer) for answer in answers]
     snapshots = InteractionSnapshot.objects.count()
     per_slot = Counter(InteractionSnapshot.objects.values_list("post_id", "slot"))
     missed = Post.objects.exclude(snapshots__slot="24h").count()
@@ -190,7 +213,7 @@ def main() -> None:
         server.shutdown()
         drop()
     print(
-        f"engine={engine} redis={'yes' if os.environ.get('REDIS_URL') else 'no'} workers={WORKERS}",
+        f"engine={engine} redis={'yes' if os.environ.get('REDIS_URL') else 'no'} processes={PROCESSES} threads={THREADS}",
         file=sys.stderr,
     )
     print(json.dumps(result))

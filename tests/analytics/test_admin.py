@@ -172,4 +172,6 @@ def test_the_snapshot_list_reads_in_a_constant_number_of_queries(
         _series(published_post(at=timezone.now() - dt.timedelta(days=2)), [1, 6])
     client = _client(administrator)
     with django_assert_max_num_queries(12):
-        assert client.get(reverse("admin:analytics_interactionsnapshot_changelist")).status_code == 200
+        response = client.get(reverse("admin:analytics_interactionsnapshot_changelist"))
+    assert response.status_code == 200
+    assert 'id="import-csv-link"' in response.content.decode()

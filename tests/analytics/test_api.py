@@ -194,3 +194,17 @@ def test_a_push_with_a_wrong_or_old_signature_is_refused(api: APIClient, setting
         == 401
     )
     assert not InteractionSnapshot.objects.exists()
+
+
+def test_a_signed_push_for_an_unknown_post_or_with_bad_counts_is_refused_with_the_reason(
+    api: APIClient, settings: Any
+) -> None:
+    settings.WEBHOOK_SECRET = "s" * 32
+    post = published_post(at=timezone.now() - HOURS_AGO, backend=Backend.WEBHOOK)
+
+    unknown = _signed(api, {"platform_post_id": "nope", "likes": 1}, settings.WEBHOOK_SECRET)
+    negative = _signed(api, {"post_id": str(post.pk), "likes": -1}, settings.WEBHOOK_SECRET)
+
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert negative.status_code == 400 and "likes" in negative.json()["error"]["fields"]
+    assert not InteractionSnapshot.objects.exists()

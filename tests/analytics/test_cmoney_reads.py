@@ -161,6 +161,10 @@ def test_a_429_waits_as_retry_after_says_without_using_an_attempt() -> None:
         <= claim.next_attempt_at
         <= timezone.now() + dt.timedelta(seconds=121)
     )
+    # Every other read of CMoney waits too.
+    from analytics.pace import read_wait
+
+    assert read_wait(platform="cmoney") > 100
 
 
 @respx.mock
