@@ -19,6 +19,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("market.api.urls")),
     path("", include("posting.api.urls")),
     path("", include("scheduling.api.urls")),
+    path("", include("analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # A page for people: anonymous visitors go to the admin login and come back.
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="docs"),

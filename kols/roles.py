@@ -28,6 +28,8 @@ _READ = [
     "scheduling.view_schedule",
     "scheduling.view_schedulerun",
     "analytics.view_interactionsnapshot",
+    "analytics.view_analysisresult",
+    "kols.view_playbook",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

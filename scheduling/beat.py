@@ -88,4 +88,21 @@ BEAT_ENTRIES: list[BeatEntry] = [
         description="Take over generation batches whose task died or was lost: their running items go back "
         "to pending (or fail when out of attempts) and a new task continues the batch.",
     ),
+    BeatEntry(
+        name=f"{PREFIX}refresh-analyses",
+        task="analytics.refresh_analyses",
+        minute="20",
+        hour="5",
+        description="Work out the features of newly scored posts and store the day's analyses (top 20%, best "
+        "times, leaderboards, editor effort, learning lift) that the dashboards read.",
+    ),
+    BeatEntry(
+        name=f"{PREFIX}propose-playbooks",
+        task="analytics.propose_playbooks",
+        minute="50",
+        hour="5",
+        day_of_week="1",
+        description="Propose a new playbook version per KOL from its significant findings only; an "
+        "Administrator reviews and activates it.",
+    ),
 ]
