@@ -12,6 +12,9 @@ from django.utils import timezone
 from analytics.features import TAIPEI
 from analytics.models import PostFeatures
 
+# The longest period an analysis may be asked for.
+MAX_DAYS = 366
+
 
 @dataclass(frozen=True)
 class Scope:

@@ -8,10 +8,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from analytics.analysis.scope import Scope
+from analytics.analysis.scope import MAX_DAYS, Scope
 from kols.models import KOL, Persona
-
-MAX_DAYS = 366
 
 
 class ScopeSerializer(serializers.Serializer[Any]):
