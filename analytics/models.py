@@ -86,7 +86,11 @@ class PostFeatures(models.Model):
     class Meta:
         verbose_name = _("post features")
         verbose_name_plural = _("post features")
-        indexes = [models.Index(fields=["published_at"], name="features_published_idx")]
+        indexes = [
+            models.Index(fields=["published_at"], name="features_published_idx"),
+            # The exact top 20%: the k-th post by score (ties by post id) is read from this index.
+            models.Index(fields=["-score", "post_id"], name="features_score_idx"),
+        ]
 
     def __str__(self) -> str:
         return str(self.post_id)

@@ -1,4 +1,4 @@
-"""Editor effort: how long drafts wait for approval, why they are sent back or rejected, how much
+"""Editor effort: how long drafts wait for approval (created to approved_at, the latest approval), why they are sent back or rejected, how much
 editors change, and how many approvals each reviewer makes."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 
 from analytics.analysis.boards import Median
 from analytics.analysis.scope import Scope, scored_posts
@@ -17,13 +17,6 @@ REASONS_SHOWN = 15
 
 
 def _approved_posts(scope: Scope) -> Any:
-    first = (
-        Approval.objects.filter(post=OuterRef("pk"))
-        .order_by()
-        .values("post")
-        .annotate(first=Min("approved_at"))
-        .values("first")
-    )
     posts = Post.objects.filter(approved_at__gte=scope.start_at(), approved_at__lt=scope.end_at())
     if not scope.include_demo:
         posts = posts.filter(is_demo=False)
@@ -32,7 +25,7 @@ def _approved_posts(scope: Scope) -> Any:
     if scope.persona:
         posts = posts.filter(kol__persona=scope.persona)
     return posts.annotate(
-        wait=ExpressionWrapper(Subquery(first) - F("created_at"), output_field=DurationField())
+        wait=ExpressionWrapper(F("approved_at") - F("created_at"), output_field=DurationField())
     )
 
 
