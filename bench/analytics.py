@@ -61,7 +61,7 @@ SELECT md5(g::text)::uuid, '[bench] 合成貼文 ' || g, '（基準測試用的�
     '{}', '{}', '[]', '', false, pub - interval '3 hours' - (g % 7) * interval '1 hour', pub,
     %(kol_ids)s[1 + g %% %(kols)s], '[]', '{}', 2, '', '', false,
     CASE WHEN g % 5 = 0 THEN 'control' ELSE 'guided' END, 1, pub - interval '1 hour', 1, pub,
-    round((10 + (g * 7919) % 90 + CASE WHEN g % 3 = 0 THEN 30 ELSE 0 END)::numeric, 2), 1
+    round((10 + (g::bigint * 7919) % 90 + CASE WHEN g % 3 = 0 THEN 30 ELSE 0 END)::numeric, 2), 1
 FROM (SELECT g, now() - (g * %(spacing)s) * interval '1 second' AS pub FROM generate_series(1, %(count)s) AS g) AS s
 """
 
