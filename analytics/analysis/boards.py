@@ -133,8 +133,7 @@ def leaderboard(*, scope: Scope, by: str = "kol") -> dict[str, Any]:
     """KOLs (or personas) by median 24 h score, with posts, mean and approval rate, and weekly means."""
     field = "kol_id" if by == "kol" else "persona"
     rows = scored_posts(scope)
-    counts = {row[field]: row for row in _moments(rows, field)}
-    medians = medians_by(rows, field)
+    counts, medians = _counts_and_medians(rows, field)
     rates = _approval_rates(scope, field)
     names = dict(KOL.objects.filter(pk__in=list(counts)).values_list("pk", "nickname")) if by == "kol" else {}
     entries = []
@@ -155,10 +154,19 @@ def leaderboard(*, scope: Scope, by: str = "kol") -> dict[str, Any]:
     return {"scope": scope.as_dict(), "by": by, "entries": entries, "weeks": _weekly(rows, field, names)}
 
 
+def _counts_and_medians(rows: QuerySet[PostFeatures], field: str) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """Posts, mean and median per value: one scan on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return {row[field]: row for row in _moments(rows, field)}, medians_by(rows, field)
+    grouped = rows.order_by().values(field).annotate(n=Count("pk"), mean=Avg("score"), median=Median("score"))
+    return {row[field]: row for row in grouped}, {row[field]: row["median"] for row in grouped}
+
+
 def _weekly(rows: QuerySet[PostFeatures], field: str, names: dict[int, str]) -> list[dict[str, Any]]:
     grouped = (
         rows.order_by()
-        .annotate(week=TruncWeek("published_at", tzinfo=TAIPEI))
+        # published_day is already the Asia/Taipei date: no time-zone conversion per row.
+        .annotate(week=TruncWeek("published_day"))
         .values("week", field)
         .annotate(n=Count("pk"), mean=Avg("score"))
         .order_by("week", field)
