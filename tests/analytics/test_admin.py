@@ -138,3 +138,10 @@ def test_the_playbook_admin_shows_lines_and_lets_an_administrator_activate(
     playbook.refresh_from_db()
     assert "以問句結尾的貼文……" in page and "20:00" in page
     assert playbook.status == "active"
+
+
+@pytest.mark.default_language
+def test_the_home_page_links_the_dashboards_in_traditional_chinese(client: Client, writer: User) -> None:
+    html = _login(client, writer).get(reverse("admin:index")).content.decode()
+    assert "成效分析儀表板" in html
+    assert "前 20%、最佳時段" in html
