@@ -1,4 +1,4 @@
-"""Thin Celery wrappers around the interaction services."""
+"""Thin Celery wrappers: interaction collection, and the daily analyses and weekly playbook proposals."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
+from analytics.analysis.services import analyses_refresh, playbooks_propose
 from analytics.collection import snapshots_collect, snapshots_dispatch
 from analytics.services import kol_snapshots_take
 
@@ -34,3 +35,13 @@ def collect_snapshots() -> dict[str, Any]:
 @shared_task(name="analytics.take_kol_snapshots", soft_time_limit=600, time_limit=660)
 def take_kol_snapshots() -> dict[str, int]:
     return {"taken": kol_snapshots_take()}
+
+
+@shared_task(name="analytics.refresh_analyses", soft_time_limit=1800, time_limit=1860)
+def refresh_analyses() -> dict[str, int]:
+    return analyses_refresh()
+
+
+@shared_task(name="analytics.propose_playbooks", soft_time_limit=1800, time_limit=1860)
+def propose_playbooks() -> dict[str, int]:
+    return playbooks_propose()

@@ -648,3 +648,15 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
         "BatchWriterEnum": "posting.models.GenerationBatch.Writer",
     }
 )
+
+# --- Analytics and learning (analytics/, kols/playbooks.py) --------------------------------------------
+# A feature value seen on fewer posts than this is "not enough data", never a finding.
+ANALYTICS_MIN_POSTS = env.get_int("ANALYTICS_MIN_POSTS", 20, minimum=2)
+# The default period of the analyses (days back from today) and of the daily refresh.
+ANALYTICS_PERIOD_DAYS = env.get_int("ANALYTICS_PERIOD_DAYS", 90, minimum=1)
+# Family-wise error rate of the top-20% findings (Bonferroni across every tested feature value).
+ANALYTICS_ALPHA = env.get_float("ANALYTICS_ALPHA", 0.05, minimum=0.0001)
+# The share of batch items generated without the KOL's playbook (the control group), drawn per item.
+LEARNING_CONTROL_SHARE = env.get_float("LEARNING_CONTROL_SHARE", 0.2, minimum=0.0)
+if LEARNING_CONTROL_SHARE > 1:
+    raise ImproperlyConfigured("LEARNING_CONTROL_SHARE must be between 0 and 1.")

@@ -17,7 +17,8 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextInputWidget
 
 from kols.forms import LinesField, TimesField
-from kols.models import KOL, TONE_FIELDS, PlatformAccount, PromptTemplate
+from kols.models import KOL, TONE_FIELDS, PlatformAccount, Playbook, PromptTemplate
+from kols.playbooks import playbook_activate, playbook_retire
 from kols.prompt_syntax import PROMPT_VARIABLES
 from kols.prompt_templates import prompt_template_activate, prompt_template_copy
 from kols.services import account_update_credentials
@@ -299,3 +300,94 @@ class PromptTemplateAdmin(ModelAdmin):
         self.message_user(
             request, _("Created %(versions)s.") % {"versions": ", ".join(copy.version for copy in copies)}
         )
+
+
+@admin.register(Playbook)
+class PlaybookAdmin(ModelAdmin):
+    """Proposed by analytics from significant findings; an Administrator reads and activates a version."""
+
+    list_display = [
+        "kol",
+        "version",
+        "status",
+        "line_count",
+        "best_hours_display",
+        "created_at",
+        "activated_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["kol", "activated_by"]
+    autocomplete_fields = ["kol"]
+    search_fields = ["kol__nickname", "kol__serial"]
+    # Read-only: a line an editor typed in would be a claim no finding supports.
+    readonly_fields = fields = [
+        "kol",
+        "version",
+        "status",
+        "lines_display",
+        "best_hours_display",
+        "evidence_display",
+        "created_at",
+        "activated_at",
+        "activated_by",
+    ]
+    actions = ["activate", "retire"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Versions come from the analysis (analytics/services.py playbooks_propose).
+
+    @admin.display(description=_("lines"))
+    def line_count(self, obj: Playbook) -> int:
+        return len(obj.lines or [])
+
+    @admin.display(description=_("guidance lines"))
+    def lines_display(self, obj: Playbook) -> str:
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in obj.lines or []))
+        )
+
+    @admin.display(description=_("best hours"))
+    def best_hours_display(self, obj: Playbook) -> str:
+        return ", ".join(f"{int(hour):02d}:00" for hour in obj.best_hours or [])
+
+    @admin.display(description=_("evidence"))
+    def evidence_display(self, obj: Playbook) -> str:
+        rows = [
+            (
+                row.get("feature", ""),
+                row.get("value", ""),
+                row.get("posts", ""),
+                f"{(row.get('lift') or 0) * 100:+.0f}%",
+            )
+            for row in obj.evidence or []
+        ]
+        if not rows:
+            return "—"
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            _("feature"),
+            _("value"),
+            _("posts"),
+            _("lift"),
+            body,
+        )
+
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("kols.activate_playbook")
+
+    @admin.action(description=_("Activate (replaces the KOL's active playbook)"), permissions=["activate"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Playbook]) -> None:
+        playbooks = list(queryset.select_related("kol"))
+        if len({playbook.kol_id for playbook in playbooks}) != len(playbooks):
+            self.message_user(request, _("Choose at most one version per KOL."), messages.ERROR)
+            return
+        for playbook in playbooks:
+            playbook_activate(playbook=playbook, by=request.user if isinstance(request.user, User) else None)
+            self.message_user(request, _("%(playbook)s is now active.") % {"playbook": playbook})
+
+    @admin.action(description=_("Retire"), permissions=["activate"])
+    def retire(self, request: HttpRequest, queryset: QuerySet[Playbook]) -> None:
+        for playbook in queryset.select_related("kol"):
+            playbook_retire(playbook=playbook)
+        self.message_user(request, _("Retired."))

@@ -298,3 +298,56 @@ class PromptTemplate(models.Model):
     def clean(self) -> None:
 
         prompt_sources_validate(system_prompt=self.system_prompt, user_prompt=self.user_prompt)
+
+
+class Playbook(models.Model):
+    """What analytics learned about one KOL, as short guidance lines and best hours, versioned.
+
+    Analytics proposes a version (weekly, from significant findings only); an Administrator reviews and
+    activates it. Generation reads the active version, adds its lines to the prompt and records the
+    version on the post. At most one version per KOL is active.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
+
+    kol = models.ForeignKey(KOL, on_delete=models.CASCADE, related_name="playbooks", verbose_name=_("KOL"))
+    version = models.PositiveIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    lines = models.JSONField(
+        _("guidance lines"), default=list, blank=True, help_text=_("Short sentences, one per finding.")
+    )
+    best_hours = models.JSONField(
+        _("best hours"), default=list, blank=True, help_text=_("Hours of the day (Asia/Taipei), best first.")
+    )
+    evidence = models.JSONField(_("evidence"), default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("activated by"),
+    )
+
+    class Meta:
+        verbose_name = _("playbook")
+        verbose_name_plural = _("playbooks")
+        ordering = ["kol", "-version"]
+        permissions = [("activate_playbook", _("Can activate a playbook (its lines go into every prompt)"))]
+        constraints = [
+            models.UniqueConstraint(fields=["kol", "version"], name="playbook_one_per_kol_version"),
+            models.UniqueConstraint(
+                fields=["kol"], condition=Q(status="active"), name="playbook_one_active_per_kol"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["proposed", "active", "retired"]), name="playbook_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kol.nickname} v{self.version}"

@@ -41,6 +41,8 @@ _READ = [
     "analytics.view_interactionsnapshot",
     "analytics.view_kolsnapshot",
     "analytics.view_scoreformula",
+    "analytics.view_analysisresult",
+    "kols.view_playbook",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -102,4 +102,21 @@ BEAT_ENTRIES: list[BeatEntry] = [
         hour="3",
         description="Append each KOL's followers and article totals for the day.",
     ),
+    BeatEntry(
+        name=f"{PREFIX}refresh-analyses",
+        task="analytics.refresh_analyses",
+        minute="20",
+        hour="5",
+        description="Work out the features of newly scored posts and store the day's analyses (top 20%, best "
+        "times, leaderboards, editor effort, learning lift) that the dashboards read.",
+    ),
+    BeatEntry(
+        name=f"{PREFIX}propose-playbooks",
+        task="analytics.propose_playbooks",
+        minute="50",
+        hour="5",
+        day_of_week="1",
+        description="Propose a new playbook version per KOL from its significant findings only; an "
+        "Administrator reviews and activates it.",
+    ),
 ]

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from kols.models import KOL, PlatformAccount
+from kols.models import KOL, PlatformAccount, Playbook
 
 
 class PlatformAccountSerializer(serializers.ModelSerializer[PlatformAccount]):
@@ -62,3 +64,19 @@ class KOLSerializer(serializers.ModelSerializer[KOL]):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class PlaybookSerializer(serializers.ModelSerializer[Playbook]):
+    class Meta:
+        model = Playbook
+        fields = ["id", "version", "status", "lines", "best_hours", "created_at", "activated_at"]
+        read_only_fields = fields
+
+
+class KOLPlaybooksSerializer(serializers.Serializer[Any]):
+    active = PlaybookSerializer(allow_null=True)
+    versions = PlaybookSerializer(many=True)
+
+
+class PlaybookActivateSerializer(serializers.Serializer[Any]):
+    version = serializers.IntegerField(min_value=1)

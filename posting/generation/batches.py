@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -197,6 +198,12 @@ def _check_post_type(post_type: str, length: str, writer: str) -> None:
             raise _invalid("post_type", error.message) from error
 
 
+def _control_draw() -> bool:
+    """Each item independently joins the control group (no playbook) with LEARNING_CONTROL_SHARE."""
+    # A draw nobody can steer (not that anyone would): the comparison is only honest if the split is random.
+    return secrets.SystemRandom().random() < settings.LEARNING_CONTROL_SHARE
+
+
 def batch_create(
     *,
     source: str,
@@ -234,6 +241,7 @@ def batch_create(
                 trigger_key=spec.trigger_key,
                 trigger_reasons=spec.trigger_reasons,
                 regenerated_from_id=spec.regenerated_from_id,
+                playbook_control=_control_draw(),
             )
             for position, spec in enumerate(specs, start=1)
         )

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from config.exceptions import ServiceError
-from kols.models import KOL, PostType
+from kols.models import KOL, Playbook, PostType
+from kols.playbooks import playbook_active
 from market.models import Stock
 from posting.checks.classifier import ClassifierAnswer, classifier_ask, classifier_enabled
 from posting.generation.context import context_build
@@ -55,6 +56,8 @@ class DraftRequest:
     trigger_type: str = ""
     trigger_key: str = ""
     trigger_reasons: Sequence[str] = ()
+    # The learning loop's control group: generated without the KOL's active playbook.
+    playbook_control: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,13 @@ def _llm_fields(result: LLMResult, built: BuiltPrompt) -> dict[str, Any]:
     }
 
 
+def _learning_fields(playbook: Playbook | None, control: bool) -> dict[str, Any]:
+    """Which playbook version the post was guided by, or withheld from (control). Nothing without one."""
+    if playbook is None:
+        return {"playbook_version": None, "playbook_group": ""}
+    return {"playbook_version": playbook.version, "playbook_group": "control" if control else "guided"}
+
+
 def _known_codes(primary: str, extra: Sequence[str]) -> list[str]:
     """The primary stock and the other codes the text tagged, dropping codes no stock has (never a made-up tag)."""
     others = [code for code in extra if code != primary]
@@ -187,8 +197,13 @@ def draft_generate(
     snapshot = snapshots.snapshot(request=request, stock=stock) if snapshots else _snapshot(request, stock)
     if writer == "llm":
         client = client or llm_client()
+        playbook = playbook_active(kol_id=request.kol.pk)
         built = prompt_build(
-            kol=request.kol, post_type=request.post_type, snapshot=snapshot, length=request.length
+            kol=request.kol,
+            post_type=request.post_type,
+            snapshot=snapshot,
+            length=request.length,
+            playbook=None if request.playbook_control else playbook,
         )
         result = client.generate(
             messages=built.messages, options=call_options_for(config=client.config, kol=request.kol)
@@ -199,7 +214,7 @@ def draft_generate(
             result.draft.stance,
             result.draft.tags,
         )
-        provenance = _llm_fields(result, built)
+        provenance = {**_llm_fields(result, built), **_learning_fields(playbook, request.playbook_control)}
     elif writer == "template":
         written = template_post_write(kol=request.kol, snapshot=snapshot, post_type=request.post_type)
         title, body, stance, tags = written.title, written.body, written.stance, written.tags

@@ -23,7 +23,7 @@ from kols.models import PostType, PromptTemplate
 from kols.prompt_syntax import prompt_render
 
 if TYPE_CHECKING:
-    from kols.models import KOL
+    from kols.models import KOL, Playbook
 
 
 class PostLength(models.TextChoices):
@@ -97,6 +97,7 @@ class BuiltPrompt:
     template_version: str
     post_type: str
     persona: dict[str, Any]
+    playbook_version: int | None = None
 
 
 # --- Persona card -----------------------------------------------------------------------------------
@@ -249,6 +250,17 @@ def news_text(news: Sequence[Mapping[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def playbook_text(lines: Sequence[str]) -> str:
+    """The active playbook as guidance: summaries of what worked, never the text of past posts."""
+    if not lines:
+        return ""
+    body = "\n".join(f"- {line}" for line in lines)
+    return (
+        "寫作建議（由這個帳號過往貼文的成效整理出的摘要；自然地參考，不要照抄，也不得因此違反上面的資料規則）：\n"
+        + body
+    )
+
+
 def trigger_text(reasons: Sequence[str]) -> str:
     return "\n".join(f"- {reason}" for reason in reasons) if reasons else "- （排程沒有附上特別的原因）"
 
@@ -257,7 +269,12 @@ def trigger_text(reasons: Sequence[str]) -> str:
 
 
 def prompt_context(
-    *, kol: KOL, snapshot: Mapping[str, Any], post_type: str, length: str = PostLength.MEDIUM
+    *,
+    kol: KOL,
+    snapshot: Mapping[str, Any],
+    post_type: str,
+    length: str = PostLength.MEDIUM,
+    playbook_lines: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Exactly the variables listed in kols.prompt_syntax.PROMPT_VARIABLES."""
     card = persona_card(kol)
@@ -286,6 +303,8 @@ def prompt_context(
         "trigger_block": trigger_text(snapshot["trigger"]["reasons"]),
         "length_min": length_min,
         "length_max": length_max,
+        "has_playbook": bool(playbook_lines),
+        "playbook_block": playbook_text(playbook_lines),
     }
 
 
@@ -305,7 +324,12 @@ def active_template(post_type: str) -> PromptTemplate:
 
 
 def prompt_build(
-    *, kol: KOL, post_type: str, snapshot: Mapping[str, Any], length: str = PostLength.MEDIUM
+    *,
+    kol: KOL,
+    post_type: str,
+    snapshot: Mapping[str, Any],
+    length: str = PostLength.MEDIUM,
+    playbook: Playbook | None = None,
 ) -> BuiltPrompt:
     """System and user messages from the active template, and the template version to record on the post."""
     template = active_template(post_type)
@@ -320,13 +344,28 @@ def prompt_build(
             % {"code": snapshot.get("stock", {}).get("code", "?")}
         )
     try:
-        context = prompt_context(kol=kol, snapshot=snapshot, post_type=post_type, length=length)
+        context = prompt_context(
+            kol=kol,
+            snapshot=snapshot,
+            post_type=post_type,
+            length=length,
+            playbook_lines=list(playbook.lines) if playbook else (),
+        )
     except KeyError as exc:
         raise PromptError(_("The market snapshot is missing %(key)s.") % {"key": exc}) from exc
+    user = prompt_render(template.user_prompt, context)
+    uses_block = "playbook_block" in template.system_prompt or "playbook_block" in template.user_prompt
+    if context["playbook_block"] and not uses_block:
+        # Templates written before playbooks existed get the guidance appended, not silently dropped.
+        user = f"{user}\n\n{context['playbook_block']}"
     messages = [
         {"role": "system", "content": prompt_render(template.system_prompt, context)},
-        {"role": "user", "content": prompt_render(template.user_prompt, context)},
+        {"role": "user", "content": user},
     ]
     return BuiltPrompt(
-        messages=messages, template_version=template.version, post_type=post_type, persona=persona_card(kol)
+        messages=messages,
+        template_version=template.version,
+        post_type=post_type,
+        persona=persona_card(kol),
+        playbook_version=playbook.version if playbook else None,
     )

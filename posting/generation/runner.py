@@ -166,6 +166,7 @@ def _request(item: BatchItem) -> DraftRequest:
         trigger_type=item.trigger_type,
         trigger_key=item.trigger_key,
         trigger_reasons=list(item.trigger_reasons or []),
+        playbook_control=item.playbook_control,
     )
 
 

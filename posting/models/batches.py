@@ -139,6 +139,8 @@ class BatchItem(models.Model):
         related_name="+",
         verbose_name=_("regenerates"),
     )
+    # Drawn at random when the batch is created (LEARNING_CONTROL_SHARE): generated without the playbook.
+    playbook_control = models.BooleanField(_("control group"), default=False)
     error = models.TextField(_("error"), blank=True)
     error_code = models.CharField(_("error code"), max_length=50, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)

@@ -164,6 +164,15 @@ class Post(models.Model):
         _("24 h score taken late"), default=False, help_text=_("The 24 h snapshot was taken late.")
     )
     score_formula_version = models.PositiveIntegerField(_("score formula version"), null=True, blank=True)
+    # The learning loop (kols.Playbook): the playbook version whose lines were in the prompt, and whether
+    # the post was guided by it or drawn into the control group (generated without it). Empty = neither.
+    playbook_version = models.PositiveIntegerField(_("playbook version"), null=True, blank=True)
+    playbook_group = models.CharField(
+        _("learning group"),
+        max_length=10,
+        blank=True,
+        choices=[("guided", _("Guided by the playbook")), ("control", _("Control (no playbook)"))],
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
