@@ -204,8 +204,11 @@ class ScoreFormula(models.Model):
         return f"v{self.version}"
 
     def describe(self) -> str:
+        """The formula in the reader's language: 「1 × 按讚 + 1.5 × 留言 + …」."""
+        fields = {field.name: field for field in InteractionSnapshot._meta.fields}
+        labels = {name: fields[name].verbose_name for name in self.WEIGHTS}
         return " + ".join(
-            f"{getattr(self, f'{name}_weight').normalize():f} × {name}" for name in self.WEIGHTS
+            f"{getattr(self, f'{name}_weight').normalize():f} × {labels[name]}" for name in self.WEIGHTS
         )
 
 

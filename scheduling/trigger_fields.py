@@ -46,6 +46,7 @@ KEY_LABELS: dict[str, Any] = {
     "change_pct_min": gettext_lazy("Move at least (%)"),
     "min": gettext_lazy("from"),
     "max": gettext_lazy("to"),
+    "include_etfs": gettext_lazy("Include ETFs"),
 }
 CHOICE_LABELS: dict[str, Any] = {
     "change_pct": gettext_lazy("Change (%)"),

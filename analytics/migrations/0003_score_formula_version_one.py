@@ -14,7 +14,7 @@ def create_version_one(apps, schema_editor):
             saves_weight=Decimal("2"),
             tips_weight=Decimal("0"),
             is_active=True,
-            notes="The designed score (PLATFORMS.md): likes × 1 + comments × 1.5 + shares × 2 + saves × 2.",
+            notes="產品設計的互動分數：按讚 × 1 + 留言 × 1.5 + 分享 × 2 + 收藏 × 2（打賞權重 0）。",
         )
 
 

@@ -6,6 +6,7 @@ Every decision calls a service in posting/review/services.py; this module only d
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -361,6 +362,17 @@ class PostReviewAdmin(ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         edit_lock_release(post_id=object_id, user=request.user)
         return HttpResponse(status=204)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Post | None:
+        # The whole row: the queue's only() would leave body and version to one query each.
+        return super().get_queryset(request).filter(pk=self._uuid_or_none(object_id)).first()
+
+    @staticmethod
+    def _uuid_or_none(value: str) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            return None
 
     def change_view(
         self,

@@ -32,6 +32,7 @@ NAMES = {
     "Serper", "TWSE", "TPEx", "KY", "ETF", "AI", "LINE", "Python", "Django", "HH", "MM", "Asia", "Taipei",
     "English", "Cron", "token", "tokens", "Token", "FinLab", "OpenAI", "Email", "email", "DR", "ESG",
     "MACD", "KD", "RSI", "zh", "hant", "en", "esc", "Ctrl", "Mac", "LDAP", "Schema",
+    "CSV", "ETN", "TDR", "REIT", "REITs",  # a file format and instrument types, named as in Taiwan
     "md",  # the tests' password hasher (MD5), named in the password field's summary
 }  # fmt: skip
 SKIPPED_APPS = {"django_celery_beat"}

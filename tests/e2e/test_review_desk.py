@@ -80,7 +80,9 @@ def test_by_default_whoever_edited_cannot_approve(live_server: Any, draft: Post,
     page.goto(f"{base}/admin/posting/post/{draft.pk}/change/")
     page.fill("textarea[name=body]", draft.body + "（補充）")
     page.click("#save-button")
-    page.click("#approve-button")
+    # The button is visibly disabled, with the reason beside it, and the post stays where it was.
+    expect(page.locator("#approve-button")).to_be_disabled()
+    expect(page.locator("#approve-refusal")).to_have_attribute("data-code", "self_approval")
     expect(page.locator("#post-status")).to_have_text("待審核")
     draft.refresh_from_db()
     assert draft.status == Post.Status.PENDING_REVIEW
