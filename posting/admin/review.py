@@ -42,7 +42,7 @@ from posting.publishing.slots import next_free_slots
 from posting.review import services
 from posting.review.locks import edit_lock_acquire, edit_lock_release
 from posting.review.rendering import highlight, platform_preview
-from posting.review.selectors import revision_history
+from posting.review.selectors import persona_version_rows, revision_history
 
 BULK_ACTIONS: dict[str, dict[str, Any]] = {
     "approve": {"label": gettext_lazy("Approve"), "reason": False},
@@ -354,7 +354,7 @@ class PostReviewAdmin(ModelAdmin):
         self, request: HttpRequest, post: Post, form: ReviewForm, can_edit: bool
     ) -> TemplateResponse:
         post = Post.objects.select_related(
-            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from"
+            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from", "persona_version"
         ).get(pk=post.pk)
         holder = edit_lock_acquire(post_id=post.pk, user=request.user) if can_edit else None
         findings = post.check_findings or []
@@ -383,6 +383,7 @@ class PostReviewAdmin(ModelAdmin):
             ),
             "reason_form": ReasonForm(),
             "publishing": publishing_panel(post=post, user=request.user),
+            "persona_rows": persona_version_rows(post=post),
             "suggested_slot": timezone.localtime(timezone.now() + dt.timedelta(hours=1)).strftime(
                 "%Y-%m-%dT%H:%M"
             ),

@@ -11,8 +11,10 @@ from posting.models.posts import Approval, AuditEvent, Post, PostRevision, PostS
 from posting.models.publishing import (
     OPEN_PUBLICATION_STATES,
     Backend,
+    PlatformHalt,
     PlatformRate,
     Publication,
+    PublicationKind,
     PublicationStatus,
     PublishAttempt,
 )
@@ -25,11 +27,13 @@ __all__ = [
     "BatchItem",
     "ComplianceRule",
     "GenerationBatch",
+    "PlatformHalt",
     "PlatformRate",
     "Post",
     "PostRevision",
     "PostStatus",
     "Publication",
+    "PublicationKind",
     "PublicationStatus",
     "PublishAttempt",
 ]

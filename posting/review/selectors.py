@@ -10,6 +10,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 from rapidfuzz.distance import Levenshtein
 
 from posting.models import Post, PostRevision
@@ -89,3 +90,39 @@ def revision_history(*, post: Post) -> list[RevisionView]:
             )
         )
     return views
+
+
+# --- The persona card a post was written with ------------------------------------------------------
+
+_PERSONA_LABELS = {
+    "nickname": _("nickname"),
+    "persona": _("persona"),
+    "backstory": _("backstory"),
+    "content_style": _("content style"),
+    "target_audience": _("target audience"),
+    "style_rules": _("style rules"),
+    "guardrails": _("guardrails"),
+    "common_phrases": _("common phrases"),
+    "signature": _("signature"),
+    "emoji_use": _("emoji use"),
+    "tone": _("tone (1–10)"),
+}
+
+
+def persona_version_rows(*, post: Post) -> list[tuple[str, str]]:
+    """The post's persona card version as (label, text) rows for the post page: no raw JSON."""
+    version = post.persona_version
+    if version is None:
+        return []
+    rows = []
+    for key, label in _PERSONA_LABELS.items():
+        value = version.card.get(key)
+        if isinstance(value, list):
+            text = "、".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            text = "，".join(f"{name.removeprefix('tone_')} {number}" for name, number in value.items())
+        else:
+            text = str(value or "")
+        if text:
+            rows.append((str(label), text))
+    return rows
