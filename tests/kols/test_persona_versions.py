@@ -78,3 +78,31 @@ def test_the_api_shows_the_version_and_its_card(api_as: Any, admin_user: User) -
     data = api_as(admin_user).get(f"/api/posts/{post.pk}/").json()
     assert data["persona_version"]["number"] == 1
     assert data["persona_version"]["card"]["nickname"] == post.kol.nickname
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_drafts_recording_a_changed_card_at_once_make_one_version() -> None:
+    import threading
+
+    from django.db import connection
+
+    kol = _kol()
+    kol_persona_version_record(kol=kol)
+    KOL.objects.filter(pk=kol.pk).update(backstory="改過的背景")
+    barrier = threading.Barrier(4)
+    numbers: list[int] = []
+
+    def record() -> None:
+        try:
+            barrier.wait()
+            numbers.append(kol_persona_version_record(kol=KOL.objects.get(pk=kol.pk)).number)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert numbers == [2, 2, 2, 2]
+    assert PersonaVersion.objects.filter(kol=kol).count() == 2

@@ -3,7 +3,10 @@ configuration, and red-flagged articles that exist but answer 404. In process, a
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.urls import reverse
 
 from config.exceptions import ConflictError
 from kols.models import PlatformAccount
@@ -230,3 +233,32 @@ def test_trending_topics_are_read_with_the_kols_account(platform: FakePlatform) 
     [topic] = topics_trending(kol=post.kol)
     assert (topic.id, topic.title) == ("8f2c", "升息循環")
     assert platform.logins
+
+
+# --- The post page ------------------------------------------------------------------------------------
+
+
+def test_the_post_page_offers_the_edit_approval_and_says_tags_cannot_change(
+    platform: FakePlatform, admin_client: Any
+) -> None:
+    post = _edit(_published(platform))
+    url = reverse("admin:posting_post_change", args=[post.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'id="published-edit"' in page and 'id="approve-edit-button"' in page
+    create = Publication.objects.get(post=post, kind=Publication.Kind.CREATE)
+    act = reverse("admin:posting_publication_act", args=[create.pk])
+    admin_client.post(act, {"action": "approve_edit", "version": post.version})
+    assert Publication.objects.filter(post=post, kind=Publication.Kind.UPDATE, status=S.PENDING).exists()
+
+
+def test_the_post_page_shows_a_halt_and_a_hidden_article_without_a_resend_button(
+    platform: FakePlatform, admin_client: Any
+) -> None:
+    publication = _unknown_on_the_platform(platform)
+    Publication.objects.filter(pk=publication.pk).update(hidden_by_moderation_at="2026-11-20T10:00:00+08:00")
+    PlatformHalt.objects.create(
+        platform="cmoney", reason="invalid_client", halted_at="2026-11-20T10:00:00+08:00"
+    )
+    page = admin_client.get(reverse("admin:posting_post_change", args=[publication.post_id])).content.decode()
+    assert f'id="publication-{publication.pk}-hidden"' in page and 'id="platform-halt-cmoney"' in page
+    assert 'value="resend"' not in page
