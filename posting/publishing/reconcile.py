@@ -129,8 +129,10 @@ def publication_confirm(*, publication: Publication, by: Any, url: str) -> Publi
         if locked is None or locked[0].status != S.UNKNOWN:
             raise ConflictError(_("The publication changed meanwhile; reload the page."))
         current, post = locked
+        # An edit's row never holds the article id: the create's row owns the article.
+        own_id = "" if current.kind == Publication.Kind.UPDATE else article_id
         Publication.objects.filter(pk=current.pk, status=S.UNKNOWN).update(
-            status=S.PUBLISHED, platform_post_id=article_id, platform_post_url=address, finished_at=now,
+            status=S.PUBLISHED, platform_post_id=own_id, platform_post_url=address, finished_at=now,
             note=_("Confirmed on the forum by %(who)s. %(note)s") % {"who": who, "note": note}, updated_at=now,
         )  # fmt: skip
         _audit(

@@ -262,3 +262,21 @@ def test_the_post_page_shows_a_halt_and_a_hidden_article_without_a_resend_button
     page = admin_client.get(reverse("admin:posting_post_change", args=[publication.post_id])).content.decode()
     assert f'id="publication-{publication.pk}-hidden"' in page and 'id="platform-halt-cmoney"' in page
     assert 'value="resend"' not in page
+
+
+def test_an_editor_confirms_an_edit_whose_outcome_was_unknown(platform: FakePlatform) -> None:
+    post = _edit(_published(platform))
+    post_approve_edit(post=post, by=EDITOR, expected_version=post.version)
+    edit = Publication.objects.get(post=post, kind=Publication.Kind.UPDATE)
+    platform.answer_updates_with = 500
+    publication_send(publication_id=edit.pk)
+    confirmed = publication_confirm(
+        publication=Publication.objects.get(pk=edit.pk),
+        by=EDITOR,
+        url=f"https://www.cmoney.tw/forum/article/{post.platform_post_id}",
+    )
+    assert confirmed.status == S.PUBLISHED and confirmed.platform_post_id == ""
+    assert (
+        Publication.objects.get(post=post, kind=Publication.Kind.CREATE).platform_post_id
+        == post.platform_post_id
+    )
