@@ -357,6 +357,9 @@ SERPER_API_KEY = env.get_str("SERPER_API_KEY")
 SERPER_BASE_URL = (env.get_url("SERPER_BASE_URL", ("https", "http")) or "https://google.serper.dev").rstrip(
     "/"
 )
+# --- Serper wired into the news triggers and the draft context (issue 11) ---
+# The same Serper query is not searched again within this many minutes (its stored results are used).
+SERPER_REFRESH_MINUTES = env.get_int("SERPER_REFRESH_MINUTES", 30, minimum=1)
 # --- Market data: instrument types and tolerant feeds (issue 11) ---
 # Which instrument types get daily quotes stored and join the stock master from the feeds (see
 # market/instruments.py): common, etf, etn, warrant, tdr, reit, preferred, other. Warrants (about 11,000
@@ -535,6 +538,11 @@ if "{id}" not in CMONEY_ARTICLE_URL or not CMONEY_ARTICLE_URL.startswith(("https
         f"CMONEY_ARTICLE_URL must be an http(s) URL containing {{id}}; got {CMONEY_ARTICLE_URL!r}."
     )
 CMONEY_CLIENT_ID = env.get_str("CMONEY_CLIENT_ID", "cmstockcommunity")
+# --- CMoney request headers (issue 11) ---
+# Sent as the cmoneyapi-trace-context header on every forum request (CMoney's SDK documents it as required).
+CMONEY_TRACE_CONTEXT = env.get_str(
+    "CMONEY_TRACE_CONTEXT", '{"appId":18,"platform":"KOLStudio","appVersion":"1.0"}'
+)
 CMONEY_CONNECT_TIMEOUT_SECONDS = env.get_float("CMONEY_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 # Read/write timeout of each request. A create that times out is never re-sent: it becomes "unknown".
 CMONEY_TIMEOUT_SECONDS = env.get_float("CMONEY_TIMEOUT_SECONDS", 20.0, minimum=0.1)

@@ -21,7 +21,7 @@ from kols.models import KOL, TONE_FIELDS, PlatformAccount, Playbook, PromptTempl
 from kols.playbooks import playbook_activate, playbook_retire
 from kols.prompt_syntax import PROMPT_VARIABLES
 from kols.prompt_templates import prompt_template_activate, prompt_template_copy
-from kols.services import account_update_credentials
+from kols.services import account_update_credentials, kol_persona_version_record
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
@@ -224,6 +224,11 @@ class KOLAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[KOL]:
         return super().get_queryset(request).annotate(post_count=Count("posts"))
+
+    def save_model(self, request: HttpRequest, obj: KOL, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Every saved change of the persona card becomes a new version (posts record theirs).
+        kol_persona_version_record(kol=obj, by=request.user)
 
     @admin.display(description=_("post count"), ordering="post_count")
     def post_count(self, obj: Any) -> int:

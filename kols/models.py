@@ -160,6 +160,34 @@ class KOL(models.Model):
         return f"{self.nickname} ({self.serial})"
 
 
+class PersonaVersion(models.Model):
+    """One saved state of a KOL's persona card; a post records the version it was written with."""
+
+    kol = models.ForeignKey(
+        KOL, on_delete=models.CASCADE, related_name="persona_versions", verbose_name=_("KOL")
+    )
+    number = models.PositiveIntegerField(_("version"))
+    card = models.JSONField(_("persona card"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("saved by"),
+    )
+    created_at = models.DateTimeField(_("saved"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("persona version")
+        verbose_name_plural = _("persona versions")
+        ordering = ["kol", "-number"]
+        constraints = [models.UniqueConstraint(fields=["kol", "number"], name="persona_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kol_id} v{self.number}"
+
+
 class Platform(models.TextChoices):
     CMONEY = "cmoney", _("CMoney 同學會")
     WEBHOOK = "webhook", _("Webhook")

@@ -1,10 +1,54 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models, transaction
 from django.db.models.functions import Cast
 
 from kols.crypto import Secret, rotate
-from kols.models import PlatformAccount
+from kols.models import KOL, TONE_FIELDS, PersonaVersion, PlatformAccount
+
+# What a persona card holds: the fields a post's text is written from.
+PERSONA_CARD_TEXTS = (
+    "nickname",
+    "persona",
+    "backstory",
+    "content_style",
+    "target_audience",
+    "signature",
+    "emoji_use",
+)
+PERSONA_CARD_LISTS = ("style_rules", "guardrails", "common_phrases")
+
+
+def _texts(values: Any) -> list[str]:
+    return [str(value).strip() for value in (values or []) if str(value).strip()]
+
+
+def persona_card_data(kol: KOL) -> dict[str, Any]:
+    """The persona card as data (what generation writes from and what a version stores)."""
+    card: dict[str, Any] = {name: getattr(kol, name) for name in PERSONA_CARD_TEXTS}
+    card.update({name: _texts(getattr(kol, name)) for name in PERSONA_CARD_LISTS})
+    card["tone"] = {name: getattr(kol, name) for name in TONE_FIELDS}
+    return card
+
+
+def kol_persona_version_record(*, kol: KOL, by: Any = None) -> PersonaVersion:
+    """The version of the KOL's current persona card: a new one when the card changed since the last.
+
+    Called when the KOL is saved (admin) and when a post is generated (so a card changed elsewhere is
+    versioned too). The KOL row is locked so two saves or two drafts never number a version twice.
+    """
+    card = persona_card_data(kol)
+    with transaction.atomic():
+        KOL.objects.select_for_update().filter(pk=kol.pk).exists()
+        latest = PersonaVersion.objects.filter(kol=kol).order_by("-number").first()
+        if latest is not None and latest.card == card:
+            return latest
+        user = by if getattr(by, "is_authenticated", False) else None
+        return PersonaVersion.objects.create(
+            kol=kol, number=(latest.number + 1) if latest else 1, card=card, created_by=user
+        )
 
 
 def account_update_credentials(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -256,3 +257,28 @@ def news_fetch_feeds(
                 now=moment,
             )
     return FeedsFetchResult(feeds=len(selected), failed=failed, created=created)
+
+
+def news_search_recent(*, queries: Sequence[str], now: dt.datetime | None = None) -> int:
+    """With SERPER_API_KEY set, search Serper for each query not searched in the last
+    SERPER_REFRESH_MINUTES and store what is new (by URL, so a headline RSS already brought is not doubled).
+
+    Used by the news and macro triggers and the draft context, which then read stored news (RSS and
+    Serper alike). Without a key it does nothing; a failing search is logged and leaves no news.
+    Returns how many new items were stored.
+    """
+    if not settings.SERPER_API_KEY:
+        return 0
+    moment = now or timezone.now()
+    since = moment - dt.timedelta(minutes=settings.SERPER_REFRESH_MINUTES)
+    created = 0
+    for query in dict.fromkeys(" ".join(query.split())[:_QUERY_MAX] for query in queries if query.strip()):
+        if NewsItem.objects.filter(
+            origin=NewsItem.Origin.SERPER, query=query, fetched_at__gte=since
+        ).exists():
+            continue
+        try:
+            created += news_fetch(query=query, now=moment).created
+        except MarketDataError as exc:
+            logger.warning("Serper search for %r failed: %s", query, exc.message)
+    return created

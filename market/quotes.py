@@ -5,6 +5,7 @@ Every entry point (the beat task, ``manage.py import_quotes``) goes through ``qu
 
 from __future__ import annotations
 
+import bisect
 import csv
 import dataclasses
 import datetime as dt
@@ -66,6 +67,7 @@ class StoreResult:
     new_by_type: dict[str, int] = field(default_factory=dict)
     refreshed: int = 0  # stocks whose name or market the feed changed
     deactivated: int = 0  # stocks absent from their feed for STOCK_INACTIVE_AFTER_TRADING_DAYS
+    changes_derived: int = 0  # CSV rows without a change, given close − the previous trading day's close
 
 
 @dataclass(frozen=True)
@@ -494,13 +496,56 @@ def _read_quote_csv(path: Path) -> list[Quote]:
     return quotes
 
 
+def _previous_days(days: set[dt.date]) -> dict[dt.date, dt.date]:
+    """Each day's previous trading day, from one read of the calendar."""
+    ordered = calendar.trading_days(min(days) - dt.timedelta(days=40), max(days))
+    previous: dict[dt.date, dt.date] = {}
+    for day in days:
+        index = bisect.bisect_left(ordered, day)
+        if index > 0:
+            previous[day] = ordered[index - 1]
+    return previous
+
+
+def _with_changes(quotes: list[Quote]) -> tuple[list[Quote], int]:
+    """A row without a change gets close − the close of the previous trading day, from the same file or the
+    stored quotes; without that close it stays empty (never a move across a gap, never a guess)."""
+    missing = [quote for quote in quotes if quote.change is None and quote.close is not None]
+    if not missing:
+        return quotes, 0
+    previous = _previous_days({quote.trade_date for quote in missing})
+    in_file = {(quote.code, quote.trade_date): quote.close for quote in quotes if quote.close is not None}
+    stored = {
+        (code, day): close
+        for code, day, close in DailyQuote.objects.filter(
+            stock__code__in={quote.code for quote in missing},
+            trade_date__in=set(previous.values()),
+            close__isnull=False,
+        ).values_list("stock__code", "trade_date", "close")
+    }
+    derived = 0
+    result: list[Quote] = []
+    for quote in quotes:
+        day = previous.get(quote.trade_date)
+        if quote.change is None and quote.close is not None and day is not None:
+            before = in_file.get((quote.code, day), stored.get((quote.code, day)))
+            if before is not None:
+                quote = dataclasses.replace(quote, change=quote.close - before)
+                derived += 1
+        result.append(quote)
+    return result, derived
+
+
 def quotes_import_csv(*, path: Path) -> StoreResult:
     """Import history from CSV (code,date,open,high,low,close,volume,turnover[,change,transactions]).
 
     Every row is checked before anything is stored: one bad row stores nothing and the error names
-    its row and column. Codes must already be in the stock master.
+    its row and column. Codes must already be in the stock master. A row without ``change`` gets the
+    close minus the previous trading day's close (in the file or already stored), so the snapshot's change,
+    change % and previous close are filled as the triggers see them; without that close it stays empty.
     """
-    return quotes_store(quotes=_read_quote_csv(path), source="")
+    quotes, derived = _with_changes(_read_quote_csv(path))
+    return dataclasses.replace(quotes_store(quotes=quotes, source=""), changes_derived=derived)
 
 
 # --- History backfill (FinLab) ------------------------------------------------------------------------

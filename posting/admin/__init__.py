@@ -22,9 +22,19 @@ from posting.admin.review import PostReviewAdmin
 from posting.checks.compliance import compliance_rules_set_active, rule_validation_errors
 from posting.labels import audit_action_label, post_status_label, system_actor_label
 from posting.lifecycle.table import TRANSITIONS
-from posting.models import AuditEvent, ComplianceRule, GenerationBatch, Post, Publication, PublishAttempt
+from posting.models import (
+    AuditEvent,
+    ComplianceRule,
+    GenerationBatch,
+    PlatformHalt,
+    Post,
+    Publication,
+    PublishAttempt,
+)
 from posting.publishing import outbox
+from posting.publishing.accounts import platform_resume
 from posting.publishing.selectors import publishing_overview
+from posting.review.services import post_approve_edit
 
 admin.site.register(Post, PostReviewAdmin)
 
@@ -235,6 +245,12 @@ PUBLICATION_ACTIONS: dict[str, Any] = {
         publication=publication, by=user, url=data.get("url", "")
     ),
     "unpublish": lambda publication, user, data: outbox.publication_unpublish(post=publication.post, by=user),
+    # An edit of the published post, approved: pushed to the article (posting/review/services.py).
+    "approve_edit": lambda publication, user, data: post_approve_edit(
+        post=publication.post,
+        by=user,
+        expected_version=int(data["version"]) if str(data.get("version", "")).isdigit() else None,
+    ),
 }
 
 
@@ -459,3 +475,23 @@ class PublicationAdmin(ModelAdmin):
             return back
         self.message_user(request, _("Queued: it goes out as soon as the account's pace allows."))
         return back
+
+
+@admin.register(PlatformHalt)
+class PlatformHaltAdmin(ModelAdmin):
+    """Platforms whose sending stopped because CMoney refused OUR configuration (posting/publishing/accounts.py)."""
+
+    list_display = ["platform", "halted_at", "reason"]
+    actions = ["resume_sending"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description=_("Resume sending (the configuration is fixed)"), permissions=["delete"])
+    def resume_sending(self, request: HttpRequest, queryset: QuerySet[PlatformHalt]) -> None:
+        for halt in queryset:
+            platform_resume(platform=halt.platform)
+        self.message_user(request, _("Sending resumed."), messages.SUCCESS)

@@ -56,7 +56,7 @@ from posting.review.approval import approval_refusal
 from posting.review.locks import edit_lock_acquire, edit_lock_release
 from posting.review.page_parts import review_page_parts
 from posting.review.rendering import highlight, platform_preview
-from posting.review.selectors import resubmitted_after_changes, revision_history
+from posting.review.selectors import persona_version_rows, resubmitted_after_changes, revision_history
 
 BULK_ACTIONS: dict[str, dict[str, Any]] = {
     "approve": {"label": gettext_lazy("Approve"), "reason": False},
@@ -434,7 +434,7 @@ class PostReviewAdmin(ModelAdmin):
         self, request: HttpRequest, post: Post, form: ReviewForm, can_edit: bool
     ) -> TemplateResponse:
         post = Post.objects.select_related(
-            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from"
+            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from", "persona_version"
         ).get(pk=post.pk)
         holder = edit_lock_acquire(post_id=post.pk, user=request.user) if can_edit else None
         findings = post.check_findings or []
@@ -464,6 +464,7 @@ class PostReviewAdmin(ModelAdmin):
             "reason_form": ReasonForm(),
             "publishing": publishing_panel(post=post, user=request.user),
             "stance_panel": stance_panel(post=post),
+            "persona_rows": persona_version_rows(post=post),
             **review_page_parts(post=post),
         }
         return TemplateResponse(request, self.change_form_template, context)

@@ -32,7 +32,9 @@ PUBLISH = ["posting.publish_post"]
 class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
     """Posts. Reads, text edits (PATCH, with the version check) and the review decisions."""
 
-    queryset = Post.objects.select_related("kol", "stock", "approved_by").order_by("-created_at", "id")
+    queryset = Post.objects.select_related("kol", "stock", "approved_by", "persona_version").order_by(
+        "-created_at", "id"
+    )
     serializer_class = PostSerializer
     filterset_class = PostFilter
     ordering_fields = ["created_at", "updated_at", "scheduled_at", "published_at", "quality_score"]

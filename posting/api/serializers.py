@@ -18,6 +18,9 @@ class PostSerializer(serializers.ModelSerializer[Post]):
     stock_code = serializers.CharField(source="stock.code", read_only=True, default=None)
     stock_name = serializers.CharField(source="stock.name", read_only=True, default=None)
     approved_by = serializers.CharField(source="approved_by.get_username", read_only=True, default=None)
+    persona_version = serializers.SerializerMethodField(
+        help_text=_("The KOL's persona card version the post was written with: {number, card}, or null.")
+    )
 
     class Meta:
         model = Post
@@ -29,8 +32,13 @@ class PostSerializer(serializers.ModelSerializer[Post]):
             "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "market_snapshot", "commodity_tags",
             "quality_score", "machine_text_score", "risk_level", "check_findings", "check_summary", "checked_at",
             "stale_reason", "batch", "regenerated_from", "is_demo", "created_at", "updated_at",
+            "persona_version",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_persona_version(self, post: Post) -> dict[str, Any] | None:
+        version = post.persona_version
+        return None if version is None else {"number": version.number, "card": version.card}
 
 
 class PostTextSerializer(serializers.Serializer[Any]):

@@ -65,6 +65,7 @@ class ItemSpec:
     trigger_key: str
     trigger_reasons: list[str]
     regenerated_from_id: uuid.UUID | None = None
+    topic_id: str = ""
 
 
 def _invalid(field: str, message: str) -> BatchInputError:
@@ -173,6 +174,7 @@ def batch_items_resolve(items: Sequence[Mapping[str, Any]]) -> list[ItemSpec]:
                 trigger_key=str(item.get("trigger_key") or "")[:100],
                 trigger_reasons=_reasons(item.get("trigger_reasons"), position),
                 regenerated_from_id=_post_id(item.get("regenerated_from_id")),
+                topic_id=str(item.get("topic_id") or "").strip()[:100],
             )
         )
     return specs
@@ -236,6 +238,7 @@ def batch_create(
                 kol=spec.kol,
                 stock=spec.stock,
                 topic=spec.topic,
+                topic_id=spec.topic_id,
                 length=length,
                 trigger_type=spec.trigger_type,
                 trigger_key=spec.trigger_key,

@@ -21,6 +21,7 @@ ISO 8601. A stock without any quote is a ContextError naming the stock.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
@@ -28,13 +29,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
-from django.db.models import F, Model
+from django.db.models import Count, F, Max, Model, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.exceptions import ServiceError
-from market.models import DailyQuote, Stock
+from market.models import DailyQuote, InstrumentType, NewsItem, Stock
+from market.news import news_search_recent
 
 if TYPE_CHECKING:
     from django.db.models.expressions import Combinable
@@ -284,6 +286,9 @@ def context_build(
             fields={"stock": [stock.code]},
         )
     figures, omitted = _figures(rows)
+    if as_of is None:
+        # With SERPER_API_KEY set, today's draft also searches Serper (stored by URL beside the RSS items).
+        news_search_recent(queries=[f"{stock.name} {stock.code}"])
     news, news_omitted = _news(stock, _news_until(as_of))
     if news_omitted:
         omitted.append(news_omitted)
@@ -296,6 +301,107 @@ def context_build(
         "quote": _quote(rows[-1]),
         "history": [_history_row(row) for row in rows],
         "figures": figures,
+        "omitted": omitted,
+        "news": news,
+        "trigger": {"type": trigger_type, "reasons": [str(reason) for reason in trigger_reasons]},
+    }
+
+
+# --- Topic (macro) posts: no stock, the topic's news and the market's breadth ---------------------------
+
+TOPIC_SNAPSHOT_KIND = "topic"
+_TOPIC_SPLIT = re.compile(r"[\s,，、/]+")
+
+
+def _topic_keywords(topic: str) -> list[str]:
+    return [word for word in _TOPIC_SPLIT.split(topic.strip()) if word]
+
+
+def _topic_news(topic: str, until: dt.datetime) -> list[dict[str, str]]:
+    """Stored headlines (RSS and Serper alike) that name the topic, newest first, one per URL."""
+    keywords = _topic_keywords(topic)
+    if not keywords:
+        return []
+    matches = Q()
+    for word in keywords:
+        matches |= Q(title__icontains=word) | Q(snippet__icontains=word)
+    items = (
+        NewsItem.objects.filter(matches)
+        .annotate(news_time=Coalesce("published_at", "fetched_at"))
+        .filter(news_time__lte=until, news_time__gte=until - NEWS_WINDOW)
+        .order_by("-news_time")[:NEWS_LIMIT]
+    )
+    fields = {model_field.name for model_field in NewsItem._meta.get_fields()}
+    return [entry for item in items if (entry := _news_entry(item, fields))]
+
+
+def _market_breadth(as_of: dt.date | None) -> dict[str, Any] | None:
+    """How the common stocks moved on the latest stored trading day (counts and total turnover)."""
+    quotes = DailyQuote.objects.filter(
+        stock__instrument_type=InstrumentType.COMMON, stock__is_active=True, close__isnull=False
+    )
+    if as_of is not None:
+        quotes = quotes.filter(trade_date__lte=as_of)
+    day = quotes.aggregate(day=Max("trade_date"))["day"]
+    if day is None:
+        return None
+    totals = quotes.filter(trade_date=day).aggregate(
+        stocks=Count("id"),
+        advancers=Count("id", filter=Q(change__gt=0)),
+        decliners=Count("id", filter=Q(change__lt=0)),
+        unchanged=Count("id", filter=Q(change=0)),
+        turnover=Sum("turnover"),
+    )
+    turnover = Decimal(totals["turnover"] or 0)
+    return {
+        "trade_date": day.isoformat(),
+        "stocks_traded": totals["stocks"],
+        "advancing_stocks": totals["advancers"],
+        "declining_stocks": totals["decliners"],
+        "unchanged_stocks": totals["unchanged"],
+        "turnover": int(turnover),
+        "turnover_100m_twd": _money(turnover / _HUNDRED_MILLION),
+    }
+
+
+def topic_context_build(
+    *,
+    kol: KOL,
+    topic: str,
+    trigger_reasons: Sequence[str] = (),
+    trigger_type: str = "",
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """The snapshot of a post about a topic rather than a stock (a macro trigger's topic): the stored news
+    that names it and the breadth of the market's common stocks. Nothing else is known, so nothing else
+    is in it; with neither news nor quotes stored it is a ContextError."""
+    topic = topic.strip()
+    if not topic:
+        raise ContextError(_("A topic post needs a topic."), fields={"topic": [_("This field is required.")]})
+    if as_of is None:
+        news_search_recent(queries=[topic])
+    news = _topic_news(topic, _news_until(as_of))
+    breadth = _market_breadth(as_of)
+    if not news and breadth is None:
+        raise ContextError(
+            _("Nothing is stored about %(topic)s: no recent news names it and no quotes are loaded.")
+            % {"topic": topic},
+            fields={"topic": [topic]},
+        )
+    omitted: list[dict[str, Any]] = []
+    if not news:
+        omitted.append({"name": "news", "reason": "no_recent_news"})
+    if breadth is None:
+        omitted.append({"name": "market", "reason": "no_quotes"})
+    return {
+        "version": SNAPSHOT_VERSION,
+        "kind": TOPIC_SNAPSHOT_KIND,
+        "built_at": timezone.now().isoformat(),
+        "built_for": {"kol_id": kol.pk, "persona": kol.persona},
+        "topic": {"title": topic},
+        "as_of": breadth["trade_date"] if breadth else None,
+        "market": breadth,
+        "figures": {},
         "omitted": omitted,
         "news": news,
         "trigger": {"type": trigger_type, "reasons": [str(reason) for reason in trigger_reasons]},

@@ -21,11 +21,12 @@ from django.utils.translation import gettext as _
 from config.exceptions import ServiceError
 from kols.models import KOL, Playbook, PostType
 from kols.playbooks import playbook_active
+from kols.services import kol_persona_version_record
 from market.models import Stock
 from posting.checks.classifier import ClassifierAnswer, classifier_ask, classifier_enabled
-from posting.generation.context import context_build
+from posting.generation.context import context_build, topic_context_build
 from posting.generation.prompts import PostLength, persona_card, prompt_build
-from posting.generation.template_writer import template_post_write
+from posting.generation.template_writer import template_post_write, template_topic_post_write
 from posting.llm.client import LLMClient
 from posting.llm.config import LLMConfig, call_options_for, llm_is_configured
 from posting.llm.errors import LLMNotConfiguredError
@@ -46,7 +47,7 @@ class GenerationError(ServiceError):
 
 @dataclass(frozen=True)
 class DraftRequest:
-    """What one draft is about. ``stock`` may be None only for a topic, which has no data source yet."""
+    """What one draft is about: a stock, or (``stock`` None) a topic such as a macro trigger's."""
 
     kol: KOL
     stock: Stock | None
@@ -58,6 +59,8 @@ class DraftRequest:
     trigger_reasons: Sequence[str] = ()
     # The learning loop's control group: generated without the KOL's active playbook.
     playbook_control: bool = False
+    # A CMoney community topic the post attaches to (communityTopic), e.g. from the trending topics.
+    topic_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,17 +111,12 @@ def writer_for_new_batch(requested: str = "") -> str:
 # --- One draft --------------------------------------------------------------------------------------
 
 
-def _require_stock(request: DraftRequest) -> Stock:
-    if request.stock is None:
+def _require_subject(request: DraftRequest) -> None:
+    if request.stock is None and not request.topic.strip():
         raise GenerationError(
-            _(
-                "No data source exists for a topic post without a stock (topic %(topic)r): "
-                "the market context needs a stock."
-            )
-            % {"topic": request.topic},
+            _("A draft needs a stock or a topic."),
             code="topic_without_stock",
         )
-    return request.stock
 
 
 def _llm_fields(result: LLMResult, built: BuiltPrompt) -> dict[str, Any]:
@@ -146,6 +144,16 @@ def _known_codes(primary: str, extra: Sequence[str]) -> list[str]:
     others = [code for code in extra if code != primary]
     known = set(Stock.objects.filter(code__in=others).values_list("code", flat=True)) if others else set()
     return [primary, *(code for code in others if code in known)]
+
+
+def _tags(stock: Stock | None, tags: Sequence[str], stance: str) -> list[dict[str, Any]]:
+    """Stock tags: the post's stock first; a topic post tags only real stocks its text named."""
+    if stock is not None:
+        return commodity_tags_build(stock_codes=_known_codes(stock.code, tags), stance=stance)
+    named = list(dict.fromkeys(code for code in tags if code))
+    known = set(Stock.objects.filter(code__in=named).values_list("code", flat=True)) if named else set()
+    codes = [code for code in named if code in known]
+    return commodity_tags_build(stock_codes=codes, stance=stance) if codes else []
 
 
 class SnapshotCache:
@@ -193,8 +201,19 @@ def draft_generate(
         raise GenerationError(
             _("Unknown post type %(type)r.") % {"type": request.post_type}, code="invalid_post_type"
         )
-    stock = _require_stock(request)
-    snapshot = snapshots.snapshot(request=request, stock=stock) if snapshots else _snapshot(request, stock)
+    _require_subject(request)
+    stock = request.stock
+    if stock is None:
+        snapshot = topic_context_build(
+            kol=request.kol,
+            topic=request.topic,
+            trigger_reasons=[str(reason) for reason in request.trigger_reasons],
+            trigger_type=request.trigger_type,
+        )
+    else:
+        snapshot = (
+            snapshots.snapshot(request=request, stock=stock) if snapshots else _snapshot(request, stock)
+        )
     if writer == "llm":
         client = client or llm_client()
         playbook = playbook_active(kol_id=request.kol.pk)
@@ -216,7 +235,8 @@ def draft_generate(
         )
         provenance = {**_llm_fields(result, built), **_learning_fields(playbook, request.playbook_control)}
     elif writer == "template":
-        written = template_post_write(kol=request.kol, snapshot=snapshot, post_type=request.post_type)
+        write = template_post_write if stock is not None else template_topic_post_write
+        written = write(kol=request.kol, snapshot=snapshot, post_type=request.post_type)
         title, body, stance, tags = written.title, written.body, written.stance, written.tags
         provenance = {
             "generator": Post.Generator.TEMPLATE,
@@ -237,7 +257,10 @@ def draft_generate(
             "trigger_key": request.trigger_key,
             "trigger_reasons": [str(reason) for reason in request.trigger_reasons],
             "market_snapshot": snapshot,
-            "commodity_tags": commodity_tags_build(stock_codes=_known_codes(stock.code, tags), stance=stance),
+            "commodity_tags": _tags(stock, tags, stance),
+            "topic_title": request.topic.strip()[:200] if stock is None else "",
+            "topic_id": request.topic_id.strip(),
+            "persona_version": kol_persona_version_record(kol=request.kol),
             **provenance,
         },
     )

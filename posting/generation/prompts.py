@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from config.exceptions import ServiceError
 from kols.models import PostType, PromptTemplate
 from kols.prompt_syntax import prompt_render
+from kols.services import persona_card_data
 
 if TYPE_CHECKING:
     from kols.models import KOL, Playbook
@@ -121,20 +122,7 @@ def tone_words(tone: Mapping[str, int]) -> list[str]:
 
 def persona_card(kol: KOL) -> dict[str, Any]:
     """The persona as data: what the prompt was built from, stored on the post as persona_snapshot."""
-    return {
-        "kol_id": kol.pk,
-        "nickname": kol.nickname,
-        "persona": kol.persona,
-        "backstory": kol.backstory,
-        "content_style": kol.content_style,
-        "target_audience": kol.target_audience,
-        "style_rules": _texts(kol.style_rules),
-        "guardrails": _texts(kol.guardrails),
-        "signature": kol.signature,
-        "common_phrases": _texts(kol.common_phrases),
-        "emoji_use": kol.emoji_use,
-        "tone": {name: getattr(kol, name) for name in TONE_SCALES},
-    }
+    return {"kol_id": kol.pk, **persona_card_data(kol)}
 
 
 def persona_card_text(card: Mapping[str, Any]) -> str:
@@ -200,7 +188,23 @@ def _figure_lines(figures: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _topic_data_text(snapshot: Mapping[str, Any]) -> str:
+    lines = [f"主題：{snapshot['topic']['title']}（這篇不是談個股）"]
+    market = snapshot.get("market")
+    if market:
+        lines.append(
+            f"市場概況（{market['trade_date']}，上市櫃普通股）：{market['stocks_traded']:,} 檔有成交，"
+            f"上漲 {market['advancing_stocks']:,} 檔、下跌 {market['declining_stocks']:,} 檔、"
+            f"平盤 {market['unchanged_stocks']:,} 檔，成交金額合計 {market['turnover_100m_twd']} 億元"
+        )
+    else:
+        lines.append("市場概況：沒有資料")
+    return "\n".join(lines)
+
+
 def market_data_text(snapshot: Mapping[str, Any]) -> str:
+    if snapshot.get("kind") == "topic":
+        return _topic_data_text(snapshot)
     stock = snapshot["stock"]
     listing = "，".join(part for part in (MARKET_NAMES.get(stock["market"], ""), stock["industry"]) if part)
     lines = [f"股票：{stock['name']}（{stock['code']}）" + (f"，{listing}" if listing else "")]
@@ -293,8 +297,11 @@ def prompt_context(
         "common_phrases": card["common_phrases"],
         "emoji_rule": EMOJI_RULES.get(card["emoji_use"], EMOJI_RULES["light"]),
         "post_type": POST_TYPE_NAMES[post_type],
-        "stock_code": snapshot["stock"]["code"],
-        "stock_name": snapshot["stock"]["name"],
+        # A topic post has no stock: its "stock" is the topic, with no code.
+        "stock_code": snapshot["stock"]["code"] if snapshot.get("kind") != "topic" else "",
+        "stock_name": snapshot["stock"]["name"]
+        if snapshot.get("kind") != "topic"
+        else snapshot["topic"]["title"],
         "market_data": market_data_text(snapshot),
         "data_rules": data_rules_text(snapshot),
         "has_news": bool(snapshot["news"]),
@@ -341,7 +348,7 @@ def prompt_build(
     if post_type == PostType.NEWS_COMMENTARY and not snapshot.get("news"):
         raise PromptError(
             _("A news commentary needs news, and the snapshot for %(code)s has none.")
-            % {"code": snapshot.get("stock", {}).get("code", "?")}
+            % {"code": (snapshot.get("stock") or snapshot.get("topic") or {}).get("code", "?")}
         )
     try:
         context = prompt_context(

@@ -162,6 +162,7 @@ def _request(item: BatchItem) -> DraftRequest:
         stock=item.stock,
         post_type=item.batch.post_type,
         topic=item.topic,
+        topic_id=item.topic_id,
         length=item.length,
         trigger_type=item.trigger_type,
         trigger_key=item.trigger_key,

@@ -204,3 +204,36 @@ def template_post_write(
     return WrittenPost(
         title=_title(stock, quote, post_type, voice), body=body, stance="neutral", tags=[str(stock["code"])]
     )
+
+
+# --- Topic (macro) posts -------------------------------------------------------------------------------
+
+
+def _breadth_sentence(market: Mapping[str, Any]) -> str:
+    return (
+        f"{_date_label(market['trade_date'])} 上市櫃普通股 {market['stocks_traded']:,} 檔有成交，"
+        f"上漲 {market['advancing_stocks']:,} 檔、下跌 {market['declining_stocks']:,} 檔、"
+        f"平盤 {market['unchanged_stocks']:,} 檔，成交金額合計約 {_number(market['turnover_100m_twd'])} 億元。"
+    )
+
+
+def template_topic_post_write(*, kol: KOL, snapshot: Mapping[str, Any], post_type: str) -> WrittenPost:
+    """A topic post (no stock) from a topic snapshot: its news headlines and the market's breadth only."""
+    topic = str((snapshot.get("topic") or {}).get("title") or "").strip()
+    news, market = list(snapshot.get("news") or []), snapshot.get("market")
+    if not topic or (not news and not market):
+        raise TemplateWriterError(
+            _(
+                "The topic snapshot lacks a topic, news or market data; the template writer only writes from it."
+            )
+        )
+    voice = _Voice.of(kol, post_type)
+    paragraphs = [f"來聊聊「{topic}」。"]
+    if market:
+        paragraphs.append(_breadth_sentence(market))
+    if news:
+        paragraphs.append("\n".join(_news_lines(news)))
+    paragraphs += [_closing(voice), RISK_REMINDER]
+    if kol.signature.strip():
+        paragraphs.append(kol.signature.strip())
+    return WrittenPost(title=f"{topic}：市場觀察", body="\n\n".join(paragraphs), stance="neutral", tags=[])

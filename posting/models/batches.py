@@ -112,6 +112,12 @@ class BatchItem(models.Model):
         Stock, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("stock")
     )
     topic = models.CharField(_("topic"), max_length=200, blank=True)
+    topic_id = models.CharField(
+        _("community topic id"),
+        max_length=100,
+        blank=True,
+        help_text=_("A CMoney community topic the post attaches to (communityTopic)."),
+    )
     length = models.CharField(_("length"), max_length=10, default="medium")
     trigger_type = models.CharField(_("trigger"), max_length=30, blank=True)
     trigger_key = models.CharField(_("trigger key"), max_length=100, blank=True)

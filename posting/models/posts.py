@@ -90,6 +90,15 @@ class Post(models.Model):
     publish_error = models.TextField(_("publish error"), blank=True)
 
     topic_id = models.CharField(_("topic id"), max_length=100, blank=True)
+    persona_version = models.ForeignKey(
+        "kols.PersonaVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="posts",
+        verbose_name=_("persona version"),
+        help_text=_("The version of the KOL's persona card the post was written with."),
+    )
     topic_title = models.CharField(_("topic title"), max_length=200, blank=True)
 
     trigger_type = models.CharField(_("trigger"), max_length=30, blank=True)

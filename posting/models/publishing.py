@@ -35,6 +35,11 @@ OPEN_PUBLICATION_STATES = (
 )
 
 
+class PublicationKind(models.TextChoices):
+    CREATE = "create", _("New article")
+    UPDATE = "update", _("Edit of the published article")
+
+
 class Publication(models.Model):
     """The outbox: one send of one post from one platform account, and what became of it.
 
@@ -44,6 +49,7 @@ class Publication(models.Model):
     """
 
     Status = PublicationStatus
+    Kind = PublicationKind
 
     post = models.ForeignKey(
         Post, on_delete=models.CASCADE, related_name="publications", verbose_name=_("post")
@@ -65,6 +71,13 @@ class Publication(models.Model):
         help_text=_("Decided when sent."),
     )
     dry_run_reason = models.CharField(_("why a dry run"), max_length=200, blank=True)
+    kind = models.CharField(
+        _("kind"),
+        max_length=10,
+        choices=PublicationKind.choices,
+        default=PublicationKind.CREATE,
+        help_text=_("A new article, or an approved edit pushed to the article already published."),
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     post_version = models.PositiveIntegerField(_("approved version"))
     due_at = models.DateTimeField(
@@ -101,6 +114,14 @@ class Publication(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     note = models.TextField(_("note"), blank=True, help_text=_("Why it was not sent, or who confirmed it."))
     deleted_at = models.DateTimeField(_("deleted from the platform"), null=True, blank=True)
+    hidden_by_moderation_at = models.DateTimeField(
+        _("hidden by moderation"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "CMoney answered that the article is red-flagged (紅標): it exists but is hidden. Never send it again."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -124,7 +145,9 @@ class Publication(models.Model):
             # Never two articles for one post: the database refuses a second published publication,
             # and a second one in flight.
             models.UniqueConstraint(
-                fields=["post"], condition=Q(status="published"), name="publication_one_published_per_post"
+                fields=["post"],
+                condition=Q(status="published", kind="create"),
+                name="publication_one_published_create_per_post",
             ),
             models.UniqueConstraint(
                 fields=["post"],
@@ -162,6 +185,7 @@ class PublishAttempt(models.Model):
         CREATE = "create", _("Create article")
         DELETE = "delete", _("Delete article")
         LOOKUP = "lookup", _("Look up article")
+        UPDATE = "update", _("Update article")
 
     class Outcome(models.TextChoices):
         OK = "ok", _("OK")
@@ -186,7 +210,8 @@ class PublishAttempt(models.Model):
         ordering = ["publication", "started_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["login", "create", "delete", "lookup"]), name="attempt_kind_valid"
+                condition=Q(kind__in=["login", "create", "delete", "lookup", "update"]),
+                name="attempt_kind_with_update_valid",
             ),
             models.CheckConstraint(
                 condition=Q(outcome__in=["ok", "retryable", "permanent", "unknown"]),
@@ -210,6 +235,25 @@ class PlatformRate(models.Model):
     class Meta:
         verbose_name = _("platform rate")
         verbose_name_plural = _("platform rates")
+
+    def __str__(self) -> str:
+        return self.platform
+
+
+class PlatformHalt(models.Model):
+    """Sending to a platform is stopped because OUR configuration is wrong (CMoney refused the client id).
+
+    No account is paused for it: every publication waits until an operator fixes the setting and
+    deletes this row ("resume sending" in the admin).
+    """
+
+    platform = models.CharField(_("platform"), max_length=20, unique=True)
+    reason = models.TextField(_("reason"))
+    halted_at = models.DateTimeField(_("halted at"))
+
+    class Meta:
+        verbose_name = _("halted platform")
+        verbose_name_plural = _("halted platforms")
 
     def __str__(self) -> str:
         return self.platform

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from kols.crypto import Secret
 from kols.models import Platform, PlatformAccount
+from posting.models import PlatformHalt
 
 logger = logging.getLogger(__name__)
 
@@ -86,3 +87,34 @@ def account_rate_limited(*, account: PlatformAccount, until: dt.datetime) -> Non
         Q(rate_limited_until__isnull=True) | Q(rate_limited_until__lt=until)
     ).update(rate_limited_until=until)
     account.rate_limited_until = max(until, account.rate_limited_until or until)
+
+
+# --- A platform halted by our configuration -------------------------------------------------------------
+
+HALT_RECHECK_SECONDS = 10 * 60
+
+
+def platform_halt(*, platform: str, reason: str) -> None:
+    """Stop every send to ``platform``: CMoney refused our client configuration, which no account can fix.
+
+    No account is paused. The operator is alerted (an ERROR log line and the admin home) and resumes
+    sending by fixing the setting and deleting the halt in the admin.
+    """
+    now = timezone.now()
+    _halt, created = PlatformHalt.objects.get_or_create(
+        platform=platform, defaults={"reason": reason[:1000], "halted_at": now}
+    )
+    if created:
+        logger.error("Sending to %s halted: %s", platform, reason)
+
+
+def platform_halted(*, platform: str) -> PlatformHalt | None:
+    return PlatformHalt.objects.filter(platform=platform).first()
+
+
+def platform_resume(*, platform: str) -> bool:
+    """The operator fixed the configuration: sending may start again. True when a halt was lifted."""
+    deleted, _rows = PlatformHalt.objects.filter(platform=platform).delete()
+    if deleted:
+        logger.warning("Sending to %s resumed", platform)
+    return bool(deleted)

@@ -26,7 +26,15 @@ from kols.crypto import Secret
 from kols.models import KOL, Platform, PlatformAccount
 from posting.models import Backend, Post, PublishAttempt
 from posting.publishing import accounts
-from posting.publishing.clients.cmoney import Article, CMoneyClient, PlatformError, create_body
+from posting.publishing.clients.cmoney import (
+    Article,
+    CMoneyClient,
+    PlatformError,
+    Topic,
+    article_url,
+    create_body,
+    update_body,
+)
 from posting.publishing.clients.webhook import WebhookClient
 from posting.tags import TagError, bare_stock_code, commodity_tags_build
 
@@ -77,6 +85,8 @@ class SendFailed(Exception):
         auth: bool = False,
         account_paused: bool = False,
         not_found: bool = False,
+        config: bool = False,
+        hidden: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -86,6 +96,10 @@ class SendFailed(Exception):
         self.auth = auth
         self.account_paused = account_paused
         self.not_found = not_found
+        # Our configuration was refused (sending is halted; no account is paused).
+        self.config = config
+        # The article exists but is hidden by moderation (CMoney's 404 「紅標」).
+        self.hidden = hidden
 
 
 def outgoing_for(*, publication_id: int, post: Post) -> Outgoing:
@@ -125,6 +139,8 @@ class Publisher(abc.ABC):
         self.create_started = False
         # Called at that moment too (the outbox records it: the account's pace counts from departures).
         self.on_departure: Callable[[], None] = lambda: None
+        # Set by look_up when the platform has the article but hides it (red-flagged by moderation).
+        self.hidden = False
 
     @abc.abstractmethod
     def request(self, outgoing: Outgoing) -> dict[str, Any]:
@@ -132,6 +148,14 @@ class Publisher(abc.ABC):
 
     @abc.abstractmethod
     def create(self, outgoing: Outgoing) -> Sent: ...
+
+    @abc.abstractmethod
+    def request_update(self, outgoing: Outgoing, platform_post_id: str) -> dict[str, Any]:
+        """Exactly what an edit of the published article sends, for the record."""
+
+    @abc.abstractmethod
+    def update(self, outgoing: Outgoing, platform_post_id: str) -> Sent:
+        """Push the approved title and text to the article already published (tags cannot change)."""
 
     @abc.abstractmethod
     def delete(self, platform_post_id: str) -> None: ...
@@ -155,6 +179,8 @@ class Publisher(abc.ABC):
                 retry_after=error.retry_after,
                 auth=error.auth,
                 not_found=error.not_found,
+                config=error.config,
+                hidden=error.hidden,
             ) from error
         self._note(
             kind, Outcome.OK, started, clock, getattr(getattr(self, "client", None), "last_status", None), ""
@@ -191,6 +217,11 @@ def _cmoney_request(outgoing: Outgoing, forum_base_url: str) -> dict[str, Any]:
         topic_id=outgoing.topic_id,
     )
     return {"method": "POST", "url": f"{forum_base_url}/api/Article/Create", "body": body}
+
+
+def _cmoney_update_request(outgoing: Outgoing, forum_base_url: str, platform_post_id: str) -> dict[str, Any]:
+    body = update_body(title=outgoing.title, text=outgoing.text)
+    return {"method": "PUT", "url": f"{forum_base_url}/api/Article/Update/{platform_post_id}", "body": body}
 
 
 def _webhook_payload(outgoing: Outgoing) -> dict[str, Any]:
@@ -230,7 +261,11 @@ class CMoneyPublisher(Publisher):
                 _safe_outcome,
             )
         except SendFailed as failure:
-            if failure.auth:
+            if failure.config:
+                # Nothing left and no account is at fault: halt every send until the operator fixes it.
+                accounts.platform_halt(platform=self.backend, reason=failure.message)
+                failure.outcome = Outcome.RETRYABLE
+            elif failure.auth:
                 failure.account_paused = accounts.account_auth_failed(
                     account=self.account, message=failure.message
                 )
@@ -283,6 +318,28 @@ class CMoneyPublisher(Publisher):
         accounts.account_auth_succeeded(account=self.account)
         return Sent(platform_post_id=article.id, url=article.url)
 
+    def request_update(self, outgoing: Outgoing, platform_post_id: str) -> dict[str, Any]:
+        return _cmoney_update_request(outgoing, self.client.forum_base_url, platform_post_id)
+
+    def update(self, outgoing: Outgoing, platform_post_id: str) -> Sent:
+        def call(token: Secret) -> None:
+            # Same rule as a create: once the request left, a failure may hide a success.
+            self.create_started = True
+            self.on_departure()
+            self.client.update_article(
+                token=token, article_id=platform_post_id, title=outgoing.title, text=outgoing.text
+            )
+
+        self._with_token(Kind.UPDATE, call, _create_outcome)
+        accounts.account_auth_succeeded(account=self.account)
+        return Sent(platform_post_id=platform_post_id, url=article_url(platform_post_id))
+
+    def trending_topics(self) -> list[Topic]:
+        """The community's trending topics, read with this account's token."""
+        return self._with_token(
+            Kind.LOOKUP, lambda token: self.client.trending_topics(token=token), _safe_outcome
+        )
+
     def delete(self, platform_post_id: str) -> None:
         self._with_token(
             Kind.DELETE,
@@ -291,6 +348,7 @@ class CMoneyPublisher(Publisher):
         )
 
     def look_up(self, platform_post_id: str) -> bool:
+        """True when the article exists, including one hidden by moderation (``self.hidden`` is then set)."""
         try:
             self._with_token(
                 Kind.LOOKUP,
@@ -298,6 +356,9 @@ class CMoneyPublisher(Publisher):
                 _safe_outcome,
             )
         except SendFailed as failure:
+            if failure.hidden:
+                self.hidden = True
+                return True
             if failure.not_found:
                 return False
             raise
@@ -326,6 +387,23 @@ class WebhookPublisher(Publisher):
 
         answer = self._exchange(Kind.CREATE, call, _create_outcome)
         return Sent(platform_post_id=str(answer.get("id") or ""), url=str(answer.get("url") or ""))
+
+    def request_update(self, outgoing: Outgoing, platform_post_id: str) -> dict[str, Any]:
+        body = {"event": "post.update", "platform_post_id": platform_post_id, **_webhook_payload(outgoing)}
+        return {"method": "POST", "url": self.client.url, "body": body}
+
+    def update(self, outgoing: Outgoing, platform_post_id: str) -> Sent:
+        def call() -> dict[str, Any]:
+            self.create_started = True
+            self.on_departure()
+            return self.client.send(
+                event="post.update",
+                payload={"platform_post_id": platform_post_id, **_webhook_payload(outgoing)},
+                idempotency_key=f"publication-{outgoing.publication_id}",
+            )
+
+        answer = self._exchange(Kind.UPDATE, call, _create_outcome)
+        return Sent(platform_post_id=platform_post_id, url=str(answer.get("url") or ""))
 
     def delete(self, platform_post_id: str) -> None:
         self._exchange(
@@ -364,6 +442,14 @@ class DryRunPublisher(Publisher):
 
     def create(self, outgoing: Outgoing) -> Sent:
         self._note(Kind.CREATE, Outcome.OK, timezone.now(), time.monotonic(), None, "")
+        return Sent(platform_post_id="", url="")
+
+    def request_update(self, outgoing: Outgoing, platform_post_id: str) -> dict[str, Any]:
+        inner = _cmoney_update_request(outgoing, settings.CMONEY_FORUM_BASE_URL, platform_post_id)
+        return {"dry_run": True, "dry_run_reason": self.reason, "platform": self.platform, **inner}
+
+    def update(self, outgoing: Outgoing, platform_post_id: str) -> Sent:
+        self._note(Kind.UPDATE, Outcome.OK, timezone.now(), time.monotonic(), None, "")
         return Sent(platform_post_id="", url="")
 
     def delete(self, platform_post_id: str) -> None:

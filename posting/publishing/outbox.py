@@ -73,6 +73,7 @@ __all__ = [
     "publication_confirm",
     "publication_mark_stalled",
     "publication_prepare",
+    "publication_prepare_update",
     "publication_publish_now",
     "publication_reconcile",
     "publication_resend",
@@ -114,6 +115,40 @@ def publication_prepare(*, post: Post) -> Publication:
             updated_at=timezone.now(),
         )
         publication.refresh_from_db()
+    return publication
+
+
+def publication_prepare_update(*, post: Post) -> Publication:
+    """An approved edit of a published post, pushed to its article now through the outbox.
+
+    Called in the approval's transaction (posting/review/services.py post_approve_edit). The send follows
+    the create's rules: claimed before the request leaves, an outcome we cannot know is ``unknown``.
+    """
+    original = (
+        Publication.objects.filter(post_id=post.pk, status=S.PUBLISHED, kind=Publication.Kind.CREATE)
+        .select_related("account")
+        .first()
+    )
+    if original is None or (not original.is_dry_run and not post.platform_post_id):
+        raise PublishingError(
+            _("The post has no published article to edit: only our copy changed."), code="no_article"
+        )
+    open_ = _open_publication(post)
+    if open_ is not None:
+        if open_.status != S.PENDING or open_.kind != Publication.Kind.UPDATE:
+            raise ConflictError(_("An earlier edit of this article is still being sent; try again shortly."))
+        open_.delete()
+    now = timezone.now()
+    publication = Publication.objects.create(
+        post=post,
+        kind=Publication.Kind.UPDATE,
+        account=original.account,
+        post_version=post.approved_version or post.version,
+        due_at=now,
+        next_attempt_at=now,
+        task_eta=now,
+    )
+    enqueue_send(publication.pk, at=now, now=now)
     return publication
 
 

@@ -129,8 +129,10 @@ def publication_confirm(*, publication: Publication, by: Any, url: str) -> Publi
         if locked is None or locked[0].status != S.UNKNOWN:
             raise ConflictError(_("The publication changed meanwhile; reload the page."))
         current, post = locked
+        # An edit's row never holds the article id: the create's row owns the article.
+        own_id = "" if current.kind == Publication.Kind.UPDATE else article_id
         Publication.objects.filter(pk=current.pk, status=S.UNKNOWN).update(
-            status=S.PUBLISHED, platform_post_id=article_id, platform_post_url=address, finished_at=now,
+            status=S.PUBLISHED, platform_post_id=own_id, platform_post_url=address, finished_at=now,
             note=_("Confirmed on the forum by %(who)s. %(note)s") % {"who": who, "note": note}, updated_at=now,
         )  # fmt: skip
         _audit(
@@ -168,7 +170,26 @@ def _verify(publication: Publication, article_id: str) -> str:
         raise PublishingError(
             _("CMoney has no article %(id)s: check the address.") % {"id": article_id}, code="not_on_platform"
         )
+    if publisher.hidden:
+        publication_mark_hidden(publication=publication)
+        return _("(On the platform, but hidden by moderation: red-flagged, 紅標.)")
     return _("(Verified on the platform.)")
+
+
+def publication_mark_hidden(*, publication: Publication) -> None:
+    """CMoney answered 404 「紅標」: the article exists, hidden by moderation. Recorded once; never re-sent."""
+    now = timezone.now()
+    changed = Publication.objects.filter(pk=publication.pk, hidden_by_moderation_at__isnull=True).update(
+        hidden_by_moderation_at=now, updated_at=now
+    )
+    if changed:
+        publication.hidden_by_moderation_at = now
+        _audit(
+            publication.post,
+            PUBLISHER,
+            "publish_hidden",
+            _("CMoney hides the article (red-flagged by moderation, 紅標). It exists: never send it again."),
+        )
 
 
 def publication_resend(*, publication: Publication, by: Any, note: str = "") -> Publication:
@@ -182,6 +203,12 @@ def publication_resend(*, publication: Publication, by: Any, note: str = "") -> 
         if locked is None or locked[0].status != S.UNKNOWN:
             raise ConflictError(_("Only a publication whose outcome is unknown can be sent again."))
         current, post = locked
+        if current.hidden_by_moderation_at is not None:
+            raise ConflictError(
+                _(
+                    "The article is on the platform, hidden by moderation (紅標): sending it again would double-post."
+                )
+            )
         # The cut-off counts from the editor's decision, not from the original time.
         Publication.objects.filter(pk=current.pk, status=S.UNKNOWN).update(
             status=S.PENDING,
@@ -204,7 +231,7 @@ def publication_unpublish(*, post: Post, by: Any) -> Publication:
     _require_publish_permission(actor)
     publication = (
         Publication.objects.select_related("post__kol", "account")
-        .filter(post_id=post.pk, status=S.PUBLISHED)
+        .filter(post_id=post.pk, status=S.PUBLISHED, kind=Publication.Kind.CREATE)
         .first()
     )
     if publication is None:

@@ -9,7 +9,7 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from kols.models import PlatformAccount
-from posting.models import Backend, Post, Publication, PublishAttempt
+from posting.models import Backend, PlatformHalt, Post, Publication, PublishAttempt
 from posting.models import PublicationStatus as S
 from posting.publishing.outbox import PUBLISH_PERMISSION
 
@@ -38,7 +38,7 @@ def publishing_panel(*, post: Post, user: Any) -> dict[str, Any]:
     open_ = next(
         (p for p in publications if p.status in (S.PENDING, S.FAILED_RETRYABLE, S.SENDING, S.UNKNOWN)), None
     )
-    published = next((p for p in publications if p.status == S.PUBLISHED), None)
+    published = next((p for p in publications if p.status == S.PUBLISHED and p.kind == "create"), None)
     return {
         "publications": publications,
         "can_publish": can_publish,
@@ -46,6 +46,7 @@ def publishing_panel(*, post: Post, user: Any) -> dict[str, Any]:
         and post.status in _READY
         and (open_ is None or open_.status == S.PENDING),
         "published": published,
+        "halts": list(PlatformHalt.objects.all()),
     }
 
 

@@ -169,6 +169,14 @@ def _pace_and_claim(publication: Publication, post: Post) -> _Gate:
         reason = getattr(error, "message", str(error))
         _cancel(publication, post, reason, now)
         return _Gate(SendResult(S.CANCELLED, reason))
+    halt = None if publisher.dry_run else accounts.platform_halted(platform=publisher.backend)
+    if halt is not None:
+        at = now + dt.timedelta(seconds=accounts.HALT_RECHECK_SECONDS)
+        why = _("Sending to %(platform)s is halted until an operator fixes the configuration: %(reason)s") % {
+            "platform": publisher.backend,
+            "reason": halt.reason,
+        }
+        return _Gate(_wait(publication, at, now, why))
     platform_seconds = pace.platform_wait(backend=publisher.backend, now=now)
     if platform_seconds > 0:
         at = now + dt.timedelta(seconds=platform_seconds)
@@ -181,7 +189,12 @@ def _pace_and_claim(publication: Publication, post: Post) -> _Gate:
 def _why_not(publication: Publication, post: Post, now: dt.datetime) -> str:
     """Why this publication must not go out now; empty when it may."""
     resend = post.status == Post.Status.PUBLISHING and publication.attempt_count > 0
-    if post.status not in _READY_POST_STATES and not resend:
+    if publication.kind == Publication.Kind.UPDATE:
+        if post.status != Post.Status.PUBLISHED:
+            return _("Not sent: the edit is for a published article and the post is %(status)s now.") % {
+                "status": post.get_status_display()
+            }
+    elif post.status not in _READY_POST_STATES and not resend:
         return _("Not sent: the post is %(status)s now.") % {"status": post.get_status_display()}
     if post.version != publication.post_version or post.approved_version != publication.post_version:
         return _(
@@ -240,7 +253,11 @@ def _claim(
         attempt_count=F("attempt_count") + 1,
         backend=publisher.backend,
         dry_run_reason=getattr(publisher, "reason", ""),
-        request_payload=publisher.request(outgoing),
+        request_payload=(
+            publisher.request_update(outgoing, post.platform_post_id)
+            if publication.kind == Publication.Kind.UPDATE
+            else publisher.request(outgoing)
+        ),
         slot_at=None,
         task_eta=None,
         next_attempt_at=None,
@@ -261,7 +278,10 @@ def _deliver(publication: Publication, publisher: Publisher, outgoing: Outgoing)
 
     publisher.on_departure = departed
     try:
-        sent = publisher.create(outgoing)
+        if publication.kind == Publication.Kind.UPDATE:
+            sent = publisher.update(outgoing, publication.post.platform_post_id)
+        else:
+            sent = publisher.create(outgoing)
     except SendFailed as failure:
         return _record_failure(publication, publisher, failure)
     except SoftTimeLimitExceeded:
@@ -323,6 +343,8 @@ def _record_success(publication: Publication, publisher: Publisher, sent: Sent) 
             return SendResult("missing", _("The post was deleted while it was being sent."))
         current, post = locked
         status = _save_attempts(current, publisher)
+        if current.kind == Publication.Kind.UPDATE:
+            return _record_update_success(current, post, publisher, sent, status, now)
         changed = Publication.objects.filter(pk=current.pk, status__in=(S.SENDING, S.UNKNOWN)).update(
             status=S.PUBLISHED,
             platform_post_id=sent.platform_post_id,
@@ -345,6 +367,30 @@ def _record_success(publication: Publication, publisher: Publisher, sent: Sent) 
                 post=post, by=PUBLISHER, platform_post_id=sent.platform_post_id, platform_post_url=sent.url, at=now,
                 note=note,
             )  # fmt: skip
+    return SendResult(S.PUBLISHED, note)
+
+
+def _record_update_success(
+    publication: Publication,
+    post: Post,
+    publisher: Publisher,
+    sent: Sent,
+    status: int | None,
+    now: dt.datetime,
+) -> SendResult:
+    """The approved edit reached the article. The post stays published; the edit row keeps no platform id
+    (the create's row owns the article)."""
+    Publication.objects.filter(pk=publication.pk, status__in=(S.SENDING, S.UNKNOWN)).update(
+        status=S.PUBLISHED, platform_post_url=sent.url, finished_at=now, last_http_status=status, last_error="",
+        updated_at=now,
+    )  # fmt: skip
+    note = (
+        _("Dry run: the edit was not sent (%(reason)s).") % {"reason": publication.dry_run_reason}
+        if publisher.dry_run
+        else _("The approved edit (v%(version)s) is on the platform: %(url)s")
+        % {"version": publication.post_version, "url": sent.url}
+    )
+    _audit(post, PUBLISHER, "edit_published", note)
     return SendResult(S.PUBLISHED, note)
 
 

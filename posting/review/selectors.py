@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rapidfuzz.distance import Levenshtein
 
 from posting.models import AuditEvent, Post, PostRevision, Publication
@@ -193,3 +194,39 @@ def resubmitted_after_changes() -> Exists:
             post=OuterRef("pk"), action="submit", from_status=Post.Status.CHANGES_REQUESTED
         )
     )
+
+
+# --- The persona card a post was written with ------------------------------------------------------
+
+_PERSONA_LABELS = {
+    "nickname": gettext_lazy("nickname"),
+    "persona": gettext_lazy("persona"),
+    "backstory": gettext_lazy("backstory"),
+    "content_style": gettext_lazy("content style"),
+    "target_audience": gettext_lazy("target audience"),
+    "style_rules": gettext_lazy("style rules"),
+    "guardrails": gettext_lazy("guardrails"),
+    "common_phrases": gettext_lazy("common phrases"),
+    "signature": gettext_lazy("signature"),
+    "emoji_use": gettext_lazy("emoji use"),
+    "tone": gettext_lazy("tone (1–10)"),
+}
+
+
+def persona_version_rows(*, post: Post) -> list[tuple[str, str]]:
+    """The post's persona card version as (label, text) rows for the post page: no raw JSON."""
+    version = post.persona_version
+    if version is None:
+        return []
+    rows = []
+    for key, label in _PERSONA_LABELS.items():
+        value = version.card.get(key)
+        if isinstance(value, list):
+            text = "、".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            text = "，".join(f"{name.removeprefix('tone_')} {number}" for name, number in value.items())
+        else:
+            text = str(value or "")
+        if text:
+            rows.append((str(label), text))
+    return rows

@@ -31,7 +31,7 @@ from posting.lifecycle.transitions import (
     transition_apply,
 )
 from posting.models import Approval, Post, PostRevision
-from posting.publishing.outbox import publication_prepare, publication_set_due
+from posting.publishing.outbox import publication_prepare, publication_prepare_update, publication_set_due
 from posting.review.approval import approval_refusal
 from posting.review.cleaning import text_clean
 
@@ -137,6 +137,68 @@ def post_approve(*, post: Post, by: Any, expected_version: int | None = None, no
         event.save(update_fields=["approval"])
         # The outbox row commits with the approval (posting/publishing/outbox.py).
         publication_prepare(post=post)
+    return post
+
+
+def post_approve_edit(*, post: Post, by: Any, expected_version: int | None = None, note: str = "") -> Post:
+    """Approve an edit of a PUBLISHED post; the approved title and text are pushed to its article.
+
+    The post stays published. Same refusals as a first approval (self-approval, blocking findings, a
+    stale version). Tags are not part of an edit: the platform cannot change them.
+    """
+    actor = as_actor(by)
+    require_permission(actor, TRANSITIONS[Action.APPROVE].permission, str(_("approve")))
+    post.refresh_from_db()
+    if post.status != Post.Status.PUBLISHED or post.approved_version == post.version:
+        raise TransitionNotAllowed(_("Only an edit of a published post waits for this approval."))
+    if (
+        actor.user is not None
+        and post.text_edited_by_id == actor.user_id
+        and not settings.REVIEW_ALLOW_SELF_APPROVAL
+    ):
+        raise ReviewRefused(
+            _("You last changed this post's text, so someone else must approve it."), code="self_approval"
+        )
+    if post.has_blocking_finding:
+        raise ReviewRefused(
+            _("The post has a blocking finding; edit the text until the checks pass."),
+            code="blocking_findings",
+        )
+    version = expected_version if expected_version is not None else post.version
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Post.objects.filter(pk=post.pk, version=version, status=Post.Status.PUBLISHED).update(
+            approved_by=actor.user, approved_at=now, approved_version=version, updated_at=now
+        )
+        if not changed:
+            raise _edit_conflict(post)
+        post.refresh_from_db()
+        approval = Approval.objects.create(
+            post=post, version=version, approved_by=actor.user, approved_by_label=actor.label, approved_at=now
+        )
+        event = audit_record(post, actor, "approve_edit", post.status, post.status, note=note)
+        event.approval = approval
+        event.save(update_fields=["approval"])
+        publication_prepare_update(post=post)
+    return post
+
+
+def post_attach_topic(*, post: Post, by: Any, topic_id: str, topic_title: str = "") -> Post:
+    """Attach the post to a CMoney community topic (``communityTopic``), or detach it (empty id).
+
+    Only before publishing: the platform's edit cannot change it afterwards.
+    """
+    actor = as_actor(by)
+    require_permission(actor, "posting.change_post", str(_("edit")))
+    topic_id, topic_title = topic_id.strip()[:100], topic_title.strip()[:200]
+    allowed = EDITABLE_STATES | REOPEN_ON_EDIT_STATES
+    changed = Post.objects.filter(pk=post.pk, status__in=allowed).update(
+        topic_id=topic_id, topic_title=topic_title or post.topic_title, updated_at=timezone.now()
+    )
+    if not changed:
+        raise TransitionNotAllowed(_("A topic can only be attached before the post is published."))
+    post.refresh_from_db()
+    audit_record(post, actor, "attach_topic", post.status, post.status, note=topic_id or _("(no topic)"))
     return post
 
 
@@ -275,7 +337,13 @@ def post_update_text(*, post: Post, by: Any, title: str, body: str, expected_ver
             edited_by=actor.user,
         )
         published = post.status == Post.Status.PUBLISHED
-        note = _("Only our copy changed; the platform copy is not edited.") if published else ""
+        note = (
+            _(
+                "An edit of the published article: it reaches the platform once approved again (tags cannot change)."
+            )
+            if published
+            else ""
+        )
         audit_record(
             post, actor, Action.EDIT_REOPEN if reopen else "edit", from_status, post.status, note=note
         )

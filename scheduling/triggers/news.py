@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from market.models import NewsItem
+from market.news import news_search_recent
 from scheduling.trigger_types import TriggerType
 from scheduling.triggers.results import Exclusion, Pick, TriggerResult, candidates_rank
 
@@ -67,6 +68,13 @@ def _matching(terms: list[str], start: dt.datetime, end: dt.datetime, *fields: s
     )
 
 
+def _search_serper(terms: list[str], as_of: dt.date | None) -> None:
+    """With SERPER_API_KEY set, today's evaluation also searches Serper for the terms (stored by URL next to
+    the RSS items, so the matching below reads both); a past day's evaluation reads only what is stored."""
+    if as_of is None or as_of == timezone.localdate(timezone=TAIPEI):
+        news_search_recent(queries=terms)
+
+
 def _headline(row: dict[str, Any]) -> Headline:
     text = f"{row['title']}\n{row['snippet']}".casefold()
     return Headline(row["id"], row["title"], row["url"], row["source"], row["at"], text)
@@ -98,6 +106,7 @@ class _StockNews:
 def news(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
     keywords: list[str] = config["keywords"]
     start, end = _window(config["window_hours"], as_of)
+    _search_serper(keywords, as_of)
     rows = _matching(keywords, start, end, "stocks__id", "stocks__code", "stocks__name", "stocks__is_active")
     by_stock: dict[int, _StockNews] = {}
     inactive: dict[str, Exclusion] = {}
@@ -180,6 +189,7 @@ def _news_pick(entry: _StockNews, config: dict[str, Any]) -> Pick:
 def macro(config: dict[str, Any], as_of: dt.date | None) -> TriggerResult:
     topics: list[str] = config["topics"]
     start, end = _window(config["window_hours"], as_of)
+    _search_serper(topics, as_of)
     notes = [_window_note(start, end)]
     headlines = [_headline(row) for row in _matching(topics, start, end)]
     picks: list[Pick] = []

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from market.models import DailyQuote
-from tests.factories import StockFactory
+from market.models import DailyQuote, Stock
+from tests.factories import DailyQuoteFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +68,29 @@ def test_the_optional_columns_may_be_left_out(tmp_path: Path, master: None) -> N
     _run(_csv(tmp_path, text))
     quote = DailyQuote.objects.get()
     assert (quote.change, quote.transactions) == (None, None)
+
+
+def test_a_row_without_a_change_gets_it_from_the_previous_trading_days_close(
+    tmp_path: Path, master: None
+) -> None:
+    DailyQuoteFactory(stock=Stock.objects.get(code="2303"), trade_date="2025-11-25", close=Decimal("46.20"))
+    text = (
+        "code,date,open,high,low,close,volume,turnover\n"
+        "2330,2025-11-24,1440,1460,1435,1450,1,1\n"
+        "2330,2025-11-25,1450,1460,1440,1455,1,1\n"
+        "2330,2025-11-26,1455,1475,1450,1470,1,1\n"
+        "2303,2025-11-26,46.2,46.35,45.6,45.7,1,1\n"
+        # 2025-11-21 is a Friday: 2888's previous trading day close is not known, so no change.
+        "2888,2025-11-24,10,11,9,10,1,1\n"
+    )
+    output = _run(_csv(tmp_path, text))
+    assert "Change computed from the previous trading day's close for 3 rows" in output
+    changes = list(
+        DailyQuote.objects.filter(stock__code="2330").order_by("trade_date").values_list("change", flat=True)
+    )
+    assert changes == [None, Decimal("5.00"), Decimal("15.00")]
+    assert DailyQuote.objects.get(stock__code="2303", trade_date="2025-11-26").change == Decimal("-0.50")
+    assert DailyQuote.objects.get(stock__code="2888").change is None
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,16 @@ class FakePlatform:
     # Every create from a token issued before this moment is refused with 401 (tokens "expire").
     tokens_valid_after: float = 0.0
     refuse_all_tokens: bool = False
+    # Non-empty: every log-in is refused with this OAuth error ("invalid_client" = our configuration).
+    login_error: str = ""
+    # Article ids hidden by moderation: reads answer 404 with a 「紅標」 body, as CMoney does.
+    hidden_ids: set[str] = field(default_factory=set)
+    # Every PUT /api/Article/Update/{id}: {"id", "body", "token"}.
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    # Non-zero: an update is applied, then answered with this status (a 5xx that hides a success).
+    answer_updates_with: int = 0
+    # What GET /api/Topic/Trending answers.
+    trending: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -95,6 +105,10 @@ class FakePlatform:
             self.logins.clear()
             self.deleted.clear()
             self.refuse_all_tokens = False
+            self.login_error = ""
+            self.hidden_ids.clear()
+            self.updates.clear()
+            self.answer_updates_with = 0
 
     def articles_titled(self, title: str) -> list[Article]:
         with self._lock:
@@ -119,6 +133,8 @@ class FakePlatform:
         ok = complete and known
         with self._lock:
             self.logins.append(account)
+            if self.login_error:
+                return 400, {"error": self.login_error}
             if not ok:
                 return 400, {"error": "invalid_grant"}
             token = f"token-{len(self.logins)}-{account}"
@@ -213,6 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Content-Type") != "application/json-patch+json":
             self._reply(415, {"error": "unsupported media type"})
             return
+        if not self._trace_context_ok():
+            return
         answer, article = self.platform._create(token, json.loads(raw or b"{}"))
         if answer.hold is not None:
             answer.hold.wait(timeout=60)
@@ -222,7 +240,48 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.status >= 300 or article is None:
             self._reply(answer.status, {"error": "refused"}, headers)
             return
-        self._reply(answer.status, {"id": article.id, "title": article.title})
+        # CMoney's SDK: the new article's id as the integer articleId.
+        self._reply(answer.status, {"articleId": int(article.id)})
+
+    def _trace_context_ok(self) -> bool:
+        """CMoney's SDK documents cmoneyapi-trace-context as required on every forum request."""
+        if self.headers.get("cmoneyapi-trace-context") and self.headers.get("Accept") == "application/json":
+            return True
+        self._reply(400, {"message": "cmoneyapi-trace-context and Accept: application/json are required"})
+        return False
+
+    def _hidden(self, article_id: str) -> bool:
+        if article_id in self.platform.hidden_ids:
+            self._reply(404, {"message": "此為紅標文章"})
+            return True
+        return False
+
+    def do_PUT(self) -> None:
+        raw = self._body()
+        token = self.platform._token_ok(self.headers.get("Authorization", ""))
+        if token is None:
+            self._reply(401, {"error": "unauthorized"})
+            return
+        prefix = "/api/Article/Update/"
+        if not self.path.startswith(prefix) or not self._trace_context_ok():
+            self._reply(404, {"error": "not found"})
+            return
+        article_id = self.path[len(prefix) :]
+        if self._hidden(article_id):
+            return
+        article = self.platform._find(article_id)
+        if article is None:
+            self._reply(404, {"error": "not found"})
+            return
+        body = json.loads(raw or b"{}")
+        with self.platform._lock:
+            self.platform.updates.append({"id": article_id, "body": body, "token": token})
+            article.title = str(body.get("article", {}).get("title", article.title))
+            article.text = str(body.get("article", {}).get("text", article.text))
+        if self.platform.answer_updates_with:
+            self._reply(self.platform.answer_updates_with, {"error": "oops"})
+            return
+        self._reply(204)
 
     def do_DELETE(self) -> None:
         if self.platform._token_ok(self.headers.get("Authorization", "")) is None:
@@ -232,13 +291,20 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.startswith(prefix):
             self._reply(404, {"error": "not found"})
             return
+        if self._hidden(self.path[len(prefix) :]):
+            return
         self._reply(204 if self.platform._delete(self.path[len(prefix) :]) else 404)
 
     def do_GET(self) -> None:
         if self.platform._token_ok(self.headers.get("Authorization", "")) is None:
             self._reply(401, {"error": "unauthorized"})
             return
+        if self.path == "/api/Topic/Trending":
+            self._reply(200, self.platform.trending)
+            return
         prefix = "/api/Article/"
+        if self.path.startswith(prefix) and self._hidden(self.path[len(prefix) :]):
+            return
         article = self.platform._find(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
         if article is None or self.headers.get("X-Version") != "2.0":
             self._reply(404, {"error": "not found"})

@@ -40,3 +40,8 @@ class Command(BaseCommand):
                 % {"quotes": result.quotes, "created": result.created, "updated": result.updated}
             )
         )
+        if result.changes_derived:
+            self.stdout.write(
+                _("Change computed from the previous trading day's close for %(count)s rows.")
+                % {"count": result.changes_derived}
+            )

@@ -24,6 +24,7 @@ from kols.crypto import Secret
 
 _CONNECT_PHASE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _BODY_EXCERPT = 200
+_ACCEPT_JSON = {"Accept": "application/json"}
 
 
 class PlatformError(Exception):
@@ -40,14 +41,21 @@ class PlatformError(Exception):
         status: int | None = None,
         uncertain: bool = False,
         retry_after: float | None = None,
-        auth: bool = False,
+        auth: bool | None = None,
+        config: bool = False,
+        hidden: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.uncertain = uncertain
         self.retry_after = retry_after
-        self.auth = auth or status == 401
+        # None: a 401 is an authentication failure (a log-in says explicitly which refusals are).
+        self.auth = status == 401 if auth is None else auth
+        # Our configuration is wrong (CMoney refused the client id or grant type): no account is to blame.
+        self.config = config
+        # A 404 whose body says the article is red-flagged (「紅標」): it exists, hidden by moderation.
+        self.hidden = hidden
 
     @property
     def rate_limited(self) -> bool:
@@ -55,17 +63,30 @@ class PlatformError(Exception):
 
     @property
     def not_found(self) -> bool:
-        return self.status == 404
+        """The platform has no such article. A red-flagged (hidden) article is not "not found": it exists."""
+        return self.status == 404 and not self.hidden
 
 
 class CMoneyError(PlatformError):
     """A CMoney request that did not succeed."""
 
 
+# OAuth errors of the log-in that mean our client configuration is wrong, not the account's password.
+_CONFIG_ERRORS = {"invalid_client", "unsupported_grant_type", "unauthorized_client", "invalid_scope"}
+_RED_FLAG_MARKER = "紅標"
+DEFAULT_TOKEN_SECONDS = 3600  # the prior system's assumption when the answer has no expires_in
+
+
 @dataclass(frozen=True)
 class Token:
     value: Secret
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -150,11 +171,17 @@ class CMoneyClient:
         message = _("%(what)s: CMoney answered HTTP %(status)s.") % {"what": what, "status": status}
         if excerpt:
             message = f"{message} {excerpt}"
+        hidden = status == 404 and _red_flagged(response)
+        if hidden:
+            message = _(
+                "%(what)s: the article exists but CMoney hides it (red-flagged by moderation, 紅標)."
+            ) % {"what": what}
         return CMoneyError(
             message,
             status=status,
             uncertain=status >= 500,
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            hidden=hidden,
         )
 
     @staticmethod
@@ -188,15 +215,11 @@ class CMoneyClient:
             "account": account.reveal(),
             "password": password.reveal(),
         }
-        response = self._send("POST", f"{self.identity_base_url}/identity/token", what=what, data=form)
+        response = self._send(
+            "POST", f"{self.identity_base_url}/identity/token", what=what, data=form, headers=_ACCEPT_JSON
+        )
         if response.status_code in (400, 401):
-            # The body may echo the account; it is left out.
-            raise CMoneyError(
-                _("Log in: CMoney refused the account's credentials (HTTP %(status)s).")
-                % {"status": response.status_code},
-                status=response.status_code,
-                auth=True,
-            )
+            raise _login_refused(response)
         if not response.is_success:
             raise self._fail(response, what=what, include_body=False)
         data = self._json(response, what=what, uncertain=False)
@@ -204,6 +227,8 @@ class CMoneyClient:
         expires_in = data.get("expires_in")
         if not isinstance(token, str) or not token:
             raise CMoneyError(_("Log in: CMoney's answer has no access_token."), status=response.status_code)
+        if expires_in is None:
+            expires_in = DEFAULT_TOKEN_SECONDS
         if not isinstance(expires_in, int | float) or isinstance(expires_in, bool) or expires_in <= 0:
             raise CMoneyError(
                 _("Log in: CMoney's answer has no usable expires_in (seconds)."), status=response.status_code
@@ -211,7 +236,14 @@ class CMoneyClient:
         return Token(value=Secret(token), expires_at=timezone.now() + dt.timedelta(seconds=float(expires_in)))
 
     def _bearer(self, token: Secret, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token.reveal()}", **extra}
+        """The headers of every forum request: the token, ``Accept: application/json`` and the
+        ``cmoneyapi-trace-context`` CMoney's SDK documents as required on every call."""
+        return {
+            "Authorization": f"Bearer {token.reveal()}",
+            "Accept": "application/json",
+            "cmoneyapi-trace-context": settings.CMONEY_TRACE_CONTEXT,
+            **extra,
+        }
 
     def create_article(
         self,
@@ -222,7 +254,8 @@ class CMoneyClient:
         commodity_tags: list[dict[str, Any]] | None = None,
         topic_id: str = "",
     ) -> Article:
-        """``POST {forum}/api/Article/Create``. The new id comes back in ``id`` or ``articleId``."""
+        """``POST {forum}/api/Article/Create``. The new id comes back as the integer ``articleId`` (the SDK's
+        shape; the prior system also accepted ``id``)."""
         what = _("Create article")
         body = create_body(title=title, text=text, commodity_tags=commodity_tags, topic_id=topic_id)
         response = self._send(
@@ -236,16 +269,46 @@ class CMoneyClient:
             raise self._fail(response, what=what)
         # From here the article exists: anything we cannot read makes the outcome uncertain, not failed.
         data = self._json(response, what=what, uncertain=True)
-        raw_id = data.get("id", data.get("articleId"))
-        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id).strip() == "":
+        raw_id = data.get("articleId", data.get("id"))
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or not str(raw_id).strip().isdigit():
             raise CMoneyError(
-                _("Create article: CMoney answered %(status)s without an article id (fields id / articleId).")
+                _("Create article: CMoney answered %(status)s without an integer article id (articleId).")
                 % {"status": response.status_code},
                 status=response.status_code,
                 uncertain=True,
             )
         article_id = str(raw_id).strip()
         return Article(id=article_id, url=article_url(article_id))
+
+    def update_article(self, *, token: Secret, article_id: str, title: str, text: str) -> None:
+        """``PUT {forum}/api/Article/Update/{id}`` -> 204: a new title and text (stock tags cannot change)."""
+        what = _("Update article")
+        response = self._send(
+            "PUT",
+            f"{self.forum_base_url}/api/Article/Update/{article_id}",
+            what=what,
+            content=json.dumps(update_body(title=title, text=text), ensure_ascii=False).encode(),
+            headers=self._bearer(token, **{"Content-Type": "application/json"}),
+        )
+        if not response.is_success:
+            raise self._fail(response, what=what)
+
+    def trending_topics(self, *, token: Secret) -> list[Topic]:
+        """``GET {forum}/api/Topic/Trending``: the community's trending topics a post may attach to."""
+        what = _("Read trending topics")
+        response = self._send(
+            "GET", f"{self.forum_base_url}/api/Topic/Trending", what=what, headers=self._bearer(token)
+        )
+        if not response.is_success:
+            raise self._fail(response, what=what)
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise CMoneyError(
+                _("%(what)s: CMoney answered with a body that is not JSON.") % {"what": what},
+                status=response.status_code,
+            ) from exc
+        return topics_from(data)
 
     def delete_article(self, *, token: Secret, article_id: str) -> None:
         """``DELETE {forum}/api/Article/Delete/{id}`` -> 204."""
@@ -292,6 +355,84 @@ class CMoneyClient:
             params={"memberIds": ",".join(member_ids)},
             headers=self._bearer(token, Accept="application/json"),
         )
+
+
+def _red_flagged(response: httpx.Response) -> bool:
+    """CMoney's 404 for an article hidden by moderation says 「紅標」 (as UTF-8 or as a JSON \\u escape)."""
+    if _RED_FLAG_MARKER in response.text:
+        return True
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    return _RED_FLAG_MARKER in json.dumps(data, ensure_ascii=False)
+
+
+def _login_refused(response: httpx.Response) -> CMoneyError:
+    """A refused log-in: ``invalid_grant`` is this account's credentials; ``invalid_client`` or
+    ``unsupported_grant_type`` is our configuration (CMONEY_CLIENT_ID), which no account can fix."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    error = str(data.get("error", "")) if isinstance(data, dict) else ""
+    status = response.status_code
+    if error in _CONFIG_ERRORS:
+        # The body may echo the account; only the OAuth error code is kept.
+        return CMoneyError(
+            _(
+                "Log in: CMoney refused our client configuration (%(error)s, HTTP %(status)s): check "
+                "CMONEY_CLIENT_ID. No account is at fault."
+            )
+            % {"error": error, "status": status},
+            status=status,
+            auth=False,
+            config=True,
+        )
+    if error == "invalid_grant" or not error:
+        return CMoneyError(
+            _("Log in: CMoney refused the account's credentials (HTTP %(status)s).") % {"status": status},
+            status=status,
+            auth=True,
+        )
+    return CMoneyError(
+        _("Log in: CMoney refused the log-in (%(error)s, HTTP %(status)s).")
+        % {"error": error[:50], "status": status},
+        status=status,
+        auth=False,
+    )
+
+
+def topics_from(data: Any) -> list[Topic]:
+    """Trending topics from the answer: a list, or a list under ``topics``/``data``/``items``. Entries
+    without an id or a title are left out; the shape is not documented beyond "topics"."""
+    if isinstance(data, dict):
+        data = next(
+            (data[key] for key in ("topics", "data", "items") if isinstance(data.get(key), list)), None
+        )
+    if not isinstance(data, list):
+        raise CMoneyError(_("Read trending topics: CMoney's answer holds no list of topics."))
+    topics = []
+    for entry in data:
+        if not isinstance(entry, dict):
+            continue
+        raw_id = entry.get("id", entry.get("topicId"))
+        title = next(
+            (entry[key] for key in ("title", "name", "topicName") if isinstance(entry.get(key), str)), ""
+        )
+        if (
+            isinstance(raw_id, str | int)
+            and not isinstance(raw_id, bool)
+            and str(raw_id).strip()
+            and title.strip()
+        ):
+            topics.append(Topic(id=str(raw_id).strip(), title=title.strip()))
+    return topics
+
+
+def update_body(*, title: str, text: str) -> dict[str, Any]:
+    """The JSON body of an edit, exactly as sent."""
+    return {"article": {"title": title, "text": text}, "removeProperties": []}
 
 
 def create_body(

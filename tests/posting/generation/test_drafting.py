@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -12,9 +13,11 @@ from kols.models import PostType
 from posting.generation.context import ContextError
 from posting.generation.drafting import DraftRequest, GenerationError, draft_generate, writer_for_new_batch
 from posting.generation.template_writer import TemplateWriterError
+from posting.llm.client import LLMClient
+from posting.llm.config import LLMConfig
 from posting.llm.errors import LLMNotConfiguredError, LLMServerError
 from posting.models import Post
-from tests.factories import StockFactory
+from tests.factories import NewsItemFactory, StockFactory
 from tests.posting.batch_setup import RoutedLLM, kols, prompt_templates_seed, server_error, stock_with_quotes
 from tests.posting.fake_llm import completion
 
@@ -104,11 +107,60 @@ def test_a_stock_without_quotes_is_an_error_naming_the_stock() -> None:
         draft_generate(request=_request(stock=bare), writer="template")
 
 
-def test_a_topic_without_a_stock_fails_instead_of_getting_an_invented_context() -> None:
+def test_a_draft_without_a_stock_or_a_topic_fails() -> None:
     with pytest.raises(GenerationError) as failure:
-        draft_generate(request=_request(stock=None, topic="升息循環"), writer="template")
+        draft_generate(request=_request(stock=None, topic=" "), writer="template")
     assert failure.value.code == "topic_without_stock"
-    assert "升息循環" in failure.value.message
+
+
+def test_a_topic_with_nothing_stored_about_it_fails_instead_of_getting_an_invented_context() -> None:
+    request = DraftRequest(kol=kols(1)[0], stock=None, topic="升息循環", post_type=PostType.ANALYSIS)
+    with pytest.raises(ContextError, match="升息循環"):
+        draft_generate(request=request, writer="template")
+
+
+def test_a_topic_post_is_written_from_its_news_and_the_market_breadth() -> None:
+    stock_with_quotes("2330")
+    NewsItemFactory(title="央行升息半碼 升息循環未完", snippet="市場關注升息循環")
+    NewsItemFactory(title="與主題無關的新聞", snippet="台積電法說會")
+    request = _request(stock=None, topic="升息循環", topic_id="8f2c", trigger_type="macro")
+    draft = draft_generate(request=request, writer="template")
+    fields = draft.fields
+    snapshot = fields["market_snapshot"]
+    assert fields["stock"] is None and fields["topic_title"] == "升息循環" and fields["topic_id"] == "8f2c"
+    assert snapshot["kind"] == "topic" and snapshot["market"]["stocks_traded"] == 1
+    assert [item["title"] for item in snapshot["news"]] == ["央行升息半碼 升息循環未完"]
+    assert "升息循環" in fields["title"] and "央行升息半碼" in fields["body"]
+    assert fields["commodity_tags"] == []
+
+
+def test_an_llm_topic_post_gets_the_topic_and_its_data_in_the_prompt() -> None:
+    stock_with_quotes("2330")
+    NewsItemFactory(title="央行升息半碼 升息循環未完", snippet="市場關注升息循環")
+    seen: list[dict[str, Any]] = []
+    answer = {
+        "title": "升息循環下的市場",
+        "body": "央行升息半碼，市場觀望。\n投資有風險，請自行判斷。",
+        "stance": "neutral",
+        "tags": ["2330", "9999"],
+    }
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json=completion(json.dumps(answer, ensure_ascii=False)))
+
+    client = LLMClient(
+        LLMConfig(
+            base_url="http://llm.test/v1", api_key="k", model="test-model", max_retries=0, timeout_seconds=5.0
+        ),
+        http_client=httpx.Client(transport=httpx.MockTransport(handle)),
+    )
+    draft = draft_generate(request=_request(stock=None, topic="升息循環"), writer="llm", client=client)
+    prompt = " ".join(str(message["content"]) for message in seen[-1]["messages"])
+    assert "主題：升息循環" in prompt and "央行升息半碼" in prompt and "上漲" in prompt
+    assert draft.fields["stock"] is None and draft.fields["title"] == "升息循環下的市場"
+    # Only real stocks the text named become tags.
+    assert draft.fields["commodity_tags"] == [{"type": "Stock", "key": "2330", "bullOrBear": 0}]
 
 
 def test_a_news_commentary_without_news_fails_instead_of_inventing_news() -> None:

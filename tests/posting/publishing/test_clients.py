@@ -59,18 +59,99 @@ def test_refused_credentials_are_an_auth_error_that_does_not_repeat_the_body(cli
 
 
 @respx.mock
-def test_a_login_answer_without_expires_in_names_the_missing_field(client: CMoneyClient) -> None:
+def test_a_login_answer_without_expires_in_is_good_for_an_hour(client: CMoneyClient) -> None:
     respx.post(f"{IDENTITY}/identity/token").mock(
         return_value=httpx.Response(200, json={"access_token": "t"})
+    )
+    token = client.login(account=Secret("a"), password=Secret("b"))
+    assert dt.timedelta(minutes=59) < token.expires_at - timezone.now() <= dt.timedelta(hours=1)
+
+
+@respx.mock
+def test_an_unusable_expires_in_names_the_field(client: CMoneyClient) -> None:
+    respx.post(f"{IDENTITY}/identity/token").mock(
+        return_value=httpx.Response(200, json={"access_token": "t", "expires_in": "soon"})
     )
     with pytest.raises(CMoneyError, match="expires_in"):
         client.login(account=Secret("a"), password=Secret("b"))
 
 
+@pytest.mark.parametrize("error", ["invalid_client", "unsupported_grant_type"])
+@respx.mock
+def test_a_refused_client_configuration_is_not_an_account_failure(client: CMoneyClient, error: str) -> None:
+    respx.post(f"{IDENTITY}/identity/token").mock(return_value=httpx.Response(400, json={"error": error}))
+    with pytest.raises(CMoneyError, match=r"CMONEY_CLIENT_ID") as caught:
+        client.login(account=Secret("a"), password=Secret("b"))
+    assert caught.value.config and not caught.value.auth and not caught.value.uncertain
+
+
+@respx.mock
+def test_every_forum_request_carries_the_trace_context_and_accepts_json(
+    client: CMoneyClient, settings: Any
+) -> None:
+    settings.CMONEY_TRACE_CONTEXT = '{"appId":18}'
+    routes = [
+        respx.post(f"{FORUM}/api/Article/Create").mock(
+            return_value=httpx.Response(200, json={"articleId": 1})
+        ),
+        respx.put(f"{FORUM}/api/Article/Update/1").mock(return_value=httpx.Response(204)),
+        respx.delete(f"{FORUM}/api/Article/Delete/1").mock(return_value=httpx.Response(204)),
+        respx.get(f"{FORUM}/api/Article/1").mock(return_value=httpx.Response(200, json={})),
+    ]
+    client.create_article(token=TOKEN, title="t", text="x")
+    client.update_article(token=TOKEN, article_id="1", title="t2", text="x2")
+    client.delete_article(token=TOKEN, article_id="1")
+    client.article_detail(token=TOKEN, article_id="1")
+    for route in routes:
+        headers = route.calls.last.request.headers
+        assert headers["cmoneyapi-trace-context"] == '{"appId":18}'
+        assert headers["Accept"] == "application/json"
+
+
+@respx.mock
+def test_update_puts_the_documented_body_without_tags(client: CMoneyClient) -> None:
+    route = respx.put(f"{FORUM}/api/Article/Update/174457156").mock(return_value=httpx.Response(204))
+    client.update_article(token=TOKEN, article_id="174457156", title="新標題", text="新內文")
+    request = route.calls.last.request
+    assert json.loads(request.content) == {
+        "article": {"title": "新標題", "text": "新內文"},
+        "removeProperties": [],
+    }
+    assert request.headers["Authorization"] == "Bearer tok-abc"
+
+
+@pytest.mark.parametrize(
+    ("response", "uncertain", "status"),
+    [(httpx.Response(500, text="oops"), True, 500), (httpx.Response(400, json={"message": "x"}), False, 400)],
+)
+@respx.mock
+def test_update_failures_say_whether_the_edit_may_have_happened(
+    client: CMoneyClient, response: httpx.Response, uncertain: bool, status: int
+) -> None:
+    respx.put(f"{FORUM}/api/Article/Update/9").mock(return_value=response)
+    with pytest.raises(CMoneyError) as caught:
+        client.update_article(token=TOKEN, article_id="9", title="t", text="x")
+    assert (caught.value.uncertain, caught.value.status) == (uncertain, status)
+
+
+@respx.mock
+def test_a_red_flagged_article_is_hidden_not_missing(client: CMoneyClient) -> None:
+    respx.get(f"{FORUM}/api/Article/77").mock(
+        return_value=httpx.Response(404, json={"message": "此為紅標文章"})
+    )
+    respx.get(f"{FORUM}/api/Article/78").mock(return_value=httpx.Response(404, json={"message": "not found"}))
+    with pytest.raises(CMoneyError, match="紅標") as hidden:
+        client.article_detail(token=TOKEN, article_id="77")
+    assert hidden.value.hidden and not hidden.value.not_found
+    with pytest.raises(CMoneyError) as gone:
+        client.article_detail(token=TOKEN, article_id="78")
+    assert gone.value.not_found and not gone.value.hidden
+
+
 @respx.mock
 def test_create_sends_bearer_json_patch_and_reads_the_article_id(client: CMoneyClient) -> None:
     route = respx.post(f"{FORUM}/api/Article/Create").mock(
-        return_value=httpx.Response(201, json={"articleId": 98765})
+        return_value=httpx.Response(201, json={"articleId": 174457156})
     )
     article = client.create_article(
         token=TOKEN,
@@ -86,19 +167,20 @@ def test_create_sends_bearer_json_patch_and_reads_the_article_id(client: CMoneyC
         "text": "內文",
         "commodityTags": [{"type": "Stock", "key": "2330", "bullOrBear": 0}],
     }
-    assert (article.id, article.url) == ("98765", "https://www.cmoney.tw/forum/article/98765")
+    assert (article.id, article.url) == ("174457156", "https://www.cmoney.tw/forum/article/174457156")
 
 
 @pytest.mark.parametrize(
     ("response", "uncertain", "status"),
     [
         (httpx.Response(200, json={"ok": True}), True, 200),
+        (httpx.Response(200, json={"articleId": "abc"}), True, 200),
         (httpx.Response(200, text="<html>"), True, 200),
         (httpx.Response(500, text="oops"), True, 500),
         (httpx.Response(400, json={"error": "title too long"}), False, 400),
         (httpx.Response(429, headers={"Retry-After": "30"}), False, 429),
     ],
-    ids=["2xx-without-id", "2xx-not-json", "5xx", "4xx", "429"],
+    ids=["2xx-without-id", "2xx-non-integer-id", "2xx-not-json", "5xx", "4xx", "429"],
 )
 @respx.mock
 def test_create_failures_say_whether_the_article_may_exist(
@@ -177,3 +259,28 @@ def test_an_unconfigured_webhook_says_which_settings_are_missing(settings: Any) 
     settings.WEBHOOK_URL = ""
     with pytest.raises(WebhookError, match="WEBHOOK_URL and WEBHOOK_SECRET"):
         WebhookClient()
+
+
+@respx.mock
+def test_trending_topics_are_read_with_the_token_and_odd_entries_left_out(client: CMoneyClient) -> None:
+    route = respx.get(f"{FORUM}/api/Topic/Trending").mock(
+        return_value=httpx.Response(
+            200,
+            json=[
+                {"id": "8f2c", "title": "升息循環"},
+                {"id": 17, "name": "AI 伺服器"},
+                {"title": "沒有編號"},
+                "x",
+            ],
+        )
+    )
+    topics = client.trending_topics(token=TOKEN)
+    assert [(topic.id, topic.title) for topic in topics] == [("8f2c", "升息循環"), ("17", "AI 伺服器")]
+    assert route.calls.last.request.headers["Authorization"] == "Bearer tok-abc"
+
+
+@respx.mock
+def test_trending_topics_without_a_list_is_a_clear_error(client: CMoneyClient) -> None:
+    respx.get(f"{FORUM}/api/Topic/Trending").mock(return_value=httpx.Response(200, json={"message": "ok"}))
+    with pytest.raises(CMoneyError, match="no list of topics"):
+        client.trending_topics(token=TOKEN)
