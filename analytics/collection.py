@@ -36,7 +36,7 @@ from config.queue import task_enqueue_on_commit
 from kols.models import PlatformAccount
 from posting.lifecycle import transitions
 from posting.lifecycle.transitions import Actor
-from posting.models import Backend, Post, Publication, PublicationStatus
+from posting.models import Backend, Post, Publication, PublicationKind, PublicationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,12 @@ def _backends() -> list[str]:
 
 def collectable_posts(*, backends: list[str] | None = None) -> QuerySet[Post]:
     """Published for real (not a dry run) and still shown on the platform."""
+    # The create publication: an approved edit adds an "update" one, with no article id of its own.
     real = Publication.objects.filter(
-        post=OuterRef("pk"), status=PublicationStatus.PUBLISHED, backend__in=backends or _backends()
+        post=OuterRef("pk"),
+        kind=PublicationKind.CREATE,
+        status=PublicationStatus.PUBLISHED,
+        backend__in=backends or _backends(),
     )
     return Post.objects.filter(
         status=Post.Status.PUBLISHED, published_at__isnull=False, collection_stop__isnull=True
@@ -186,7 +190,7 @@ def _reader_account(own: PlatformAccount | None, cache: LoopCache | None) -> Pla
 def _published(post_id: Any) -> Publication | None:
     return (
         Publication.objects.select_related("post", "account")
-        .filter(post_id=post_id, status=PublicationStatus.PUBLISHED)
+        .filter(post_id=post_id, kind=PublicationKind.CREATE, status=PublicationStatus.PUBLISHED)
         .first()
     )
 
@@ -276,6 +280,7 @@ def post_collection_stop(*, post: Post, reason: str, detail: str, now: dt.dateti
         if not created:
             return
         if reason == CollectionStop.Reason.DELETED:
+            # Every publication of the article, the create and any pushed edits: the article is gone.
             Publication.objects.filter(post=locked, status=PublicationStatus.PUBLISHED).update(
                 status=PublicationStatus.DELETED, deleted_at=now, note=detail, updated_at=now
             )

@@ -21,7 +21,7 @@ from rest_framework import serializers
 from analytics.collection import snapshot_record
 from analytics.models import METRICS, InteractionSnapshot
 from config.exceptions import ServiceError
-from posting.models import Backend, Post, Publication, PublicationStatus
+from posting.models import Backend, Post, Publication, PublicationKind, PublicationStatus
 
 # A snapshot may be stamped at most this far ahead of the server clock.
 FUTURE_SKEW = dt.timedelta(minutes=5)
@@ -66,7 +66,9 @@ class SnapshotRowSerializer(serializers.Serializer[dict[str, Any]]):
 
 def _real_posts(ids: set[Any]) -> dict[str, Post]:
     real = Publication.objects.filter(
-        post=OuterRef("pk"), status__in=[PublicationStatus.PUBLISHED, PublicationStatus.DELETED]
+        post=OuterRef("pk"),
+        kind=PublicationKind.CREATE,
+        status__in=[PublicationStatus.PUBLISHED, PublicationStatus.DELETED],
     ).exclude(backend=Backend.DRY_RUN)
     posts = Post.objects.filter(pk__in=ids, published_at__isnull=False).filter(Exists(real))
     return {str(post.pk): post for post in posts}

@@ -21,7 +21,7 @@ from analytics.models import CollectionStop, InteractionSnapshot, KOLSnapshot
 from analytics.slots import slot_for_age
 from config.exceptions import ConflictError, ServiceError
 from kols.models import KOL, Platform, PlatformAccount
-from posting.models import Backend, Post, Publication, PublicationStatus
+from posting.models import Backend, Post, Publication, PublicationKind, PublicationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def snapshot_push(*, data: dict[str, Any]) -> InteractionSnapshot:
 
 def _pushed_post(data: dict[str, Any]) -> Post:
     publications = Publication.objects.select_related("post").filter(
-        backend=Backend.WEBHOOK, status=PublicationStatus.PUBLISHED
+        backend=Backend.WEBHOOK, kind=PublicationKind.CREATE, status=PublicationStatus.PUBLISHED
     )
     if data.get("platform_post_id"):
         publication = publications.filter(platform_post_id=str(data["platform_post_id"])).first()
