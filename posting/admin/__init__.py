@@ -213,6 +213,7 @@ class PublishAttemptInline(TabularInline):
 
 
 STATUS_LABELS = {
+    "dry_run": "warning",
     "pending": "info",
     "sending": "warning",
     "published": "success",
@@ -323,6 +324,8 @@ class PublicationAdmin(ModelAdmin):
 
     @display(description=_("status"), ordering="status", label=STATUS_LABELS)
     def status_badge(self, obj: Publication) -> tuple[str, str]:
+        if obj.is_dry_run and obj.status == Publication.Status.PUBLISHED:
+            return "dry_run", str(_("Recorded (dry run, not sent)"))
         return obj.status, obj.get_status_display()
 
     @admin.display(description=_("error or note"))

@@ -38,7 +38,7 @@ from posting.generation import regenerate
 from posting.labels import trigger_label
 from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
 from posting.models import Approval, GenerationBatch, Post
-from posting.publishing.selectors import publishing_panel
+from posting.publishing.selectors import posts_with_dry_run, publishing_panel
 from posting.publishing.slots import next_free_slots
 from posting.review import services
 from posting.review.locks import edit_lock_acquire, edit_lock_release
@@ -65,7 +65,7 @@ class PostReviewAdmin(ModelAdmin):
         "duplicate_flag",
         "generator",
         "trigger_display",
-        "status",
+        "status_display",
         "age",
     ]
     list_display_links = ["title"]
@@ -100,7 +100,7 @@ class PostReviewAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
         # Only what the list shows: the body and JSON blobs stay in the database.
-        return (
+        return posts_with_dry_run(
             super()
             .get_queryset(request)
             .only(
@@ -114,6 +114,7 @@ class PostReviewAdmin(ModelAdmin):
                 "trigger_type",
                 "created_at",
                 "check_summary",
+                "is_demo",
                 "kol__nickname",
                 "kol__serial",
                 "stock__code",
@@ -132,6 +133,20 @@ class PostReviewAdmin(ModelAdmin):
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("posting.review_post"))
+
+    @display(
+        description=gettext_lazy("status"),
+        ordering="status",
+        label={"dry_run": "warning", "demo": "info", "published": "success", "failed": "danger"},
+    )
+    def status_display(self, obj: Post) -> tuple[str, str]:
+        # A dry run never reached a platform: it must not read like a real publication.
+        label = obj.get_status_display()
+        if getattr(obj, "dry_run", False) and obj.status in (Post.Status.PUBLISHED, Post.Status.PUBLISHING):
+            return "dry_run", _("%(status)s (dry run, not sent)") % {"status": label}
+        if obj.is_demo:
+            return "demo", _("%(status)s · demo") % {"status": label}
+        return obj.status, str(label)
 
     @admin.display(description=gettext_lazy("trigger"), ordering="trigger_type")
     def trigger_display(self, obj: Post) -> str:

@@ -15,6 +15,13 @@ class PostSerializer(serializers.ModelSerializer[Post]):
     stock_code = serializers.CharField(source="stock.code", read_only=True, default=None)
     stock_name = serializers.CharField(source="stock.name", read_only=True, default=None)
     approved_by = serializers.CharField(source="approved_by.get_username", read_only=True, default=None)
+    dry_run = serializers.BooleanField(
+        read_only=True,
+        default=False,
+        help_text=_(
+            "A dry run: recorded as if published, never sent to a platform (or, not sent yet, will be)."
+        ),
+    )
 
     class Meta:
         model = Post
@@ -25,7 +32,7 @@ class PostSerializer(serializers.ModelSerializer[Post]):
             "trigger_type", "trigger_key", "trigger_reasons", "generator", "llm_model", "prompt_version",
             "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "market_snapshot", "commodity_tags",
             "quality_score", "machine_text_score", "risk_level", "check_findings", "check_summary", "checked_at",
-            "stale_reason", "batch", "regenerated_from", "is_demo", "created_at", "updated_at",
+            "stale_reason", "batch", "regenerated_from", "is_demo", "dry_run", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
