@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_the_api_says_which_posts_are_dry_runs(demo_world: dict[str, int], reviewer: User) -> None:
     api = APIClient()
     api.force_authenticate(reviewer)
-    rows = api.get("/api/posts/", {"status": "published", "page_size": 100}).json()["results"]
+    rows = api.get("/api/posts/?status=published&page_size=100").json()["results"]
     assert rows and all(row["dry_run"] is True for row in rows)
 
 
