@@ -5,11 +5,22 @@ from django.http import HttpRequest
 from unfold.admin import ModelAdmin
 
 from analytics.models import InteractionSnapshot
+from config.admin_display import DemoColumnMixin
 
 
 @admin.register(InteractionSnapshot)
-class InteractionSnapshotAdmin(ModelAdmin):
-    list_display = ["post", "captured_at", "likes", "comments", "shares", "saves", "tips", "views"]
+class InteractionSnapshotAdmin(DemoColumnMixin, ModelAdmin):
+    list_display = [
+        "post",
+        "captured_at",
+        "likes",
+        "comments",
+        "shares",
+        "saves",
+        "tips",
+        "views",
+        "demo_flag",
+    ]
     list_select_related = ["post"]
     search_fields = ["post__title", "post__platform_post_id"]
     date_hierarchy = "captured_at"

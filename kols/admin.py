@@ -16,6 +16,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextInputWidget
 
+from config.admin_display import DemoColumnMixin
 from kols.forms import LinesField, TimesField
 from kols.models import KOL, TONE_FIELDS, PlatformAccount, PromptTemplate
 from kols.prompt_syntax import PROMPT_VARIABLES
@@ -68,7 +69,7 @@ class PlatformAccountForm(forms.ModelForm):
 
 
 @admin.register(PlatformAccount)
-class PlatformAccountAdmin(ModelAdmin):
+class PlatformAccountAdmin(DemoColumnMixin, ModelAdmin):
     form = PlatformAccountForm
     list_display = [
         "kol",
@@ -78,6 +79,7 @@ class PlatformAccountAdmin(ModelAdmin):
         "status",
         "token_expires_at",
         "last_login_at",
+        "demo_flag",
     ]
     list_filter = ["platform", "status"]
     list_select_related = ["kol"]
@@ -168,7 +170,7 @@ class KOLForm(forms.ModelForm):
 
 
 @admin.register(KOL)
-class KOLAdmin(ModelAdmin):
+class KOLAdmin(DemoColumnMixin, ModelAdmin):
     form = KOLForm
     list_display = [
         "nickname",
@@ -179,7 +181,7 @@ class KOLAdmin(ModelAdmin):
         "max_posts_per_hour",
         "max_posts_per_day",
         "post_count",
-        "is_demo",
+        "demo_flag",
     ]
     list_filter = ["persona", "status", "dry_run", "is_demo"]
     search_fields = ["nickname", "serial"]

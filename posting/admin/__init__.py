@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
+from config.admin_display import DemoColumnMixin
 from config.exceptions import ServiceError
 from posting.admin.generation import BatchAdmin
 from posting.admin.review import PostReviewAdmin
@@ -239,7 +240,9 @@ PUBLICATION_ACTIONS: dict[str, Any] = {
 
 
 @admin.register(Publication)
-class PublicationAdmin(ModelAdmin):
+class PublicationAdmin(DemoColumnMixin, ModelAdmin):
+    demo_field = "post__is_demo"
+
     """The outbox. Read-only: every change goes through posting/publishing/outbox.py."""
 
     list_display = [
@@ -253,6 +256,7 @@ class PublicationAdmin(ModelAdmin):
         "attempt_count",
         "last_http_status",
         "problem",
+        "demo_flag",
     ]
     list_filter = ["status", "backend", ("due_at", admin.DateFieldListFilter)]
     list_select_related = ["post", "post__kol", "account"]
