@@ -27,6 +27,7 @@ from analytics.models import (
 )
 from analytics.scoring import score_formula_activate, score_formula_create
 from analytics.services import snapshot_refresh
+from config.admin_display import DemoColumnMixin
 from config.exceptions import ServiceError
 from kols.models import KOL, Persona
 from posting.models import Post
@@ -56,7 +57,7 @@ class CSVUploadForm(forms.Form):
 
 
 @admin.register(InteractionSnapshot)
-class InteractionSnapshotAdmin(_ReadOnly):
+class InteractionSnapshotAdmin(DemoColumnMixin, _ReadOnly):
     list_display = [
         "post",
         "captured_at",
@@ -70,6 +71,7 @@ class InteractionSnapshotAdmin(_ReadOnly):
         "tips",
         "views",
         "score",
+        "demo_flag",
     ]
     list_filter = ["slot", "late", "source"]
     list_select_related = ["post"]

@@ -35,7 +35,7 @@ from posting.generation.template_writer import template_post_write
 from posting.models import Approval, GenerationBatch, Post, Publication
 from posting.models.publishing import Backend
 from posting.review.services import post_create_draft
-from scheduling.models import Schedule
+from scheduling.models import Schedule, ScheduleRun
 from scheduling.trigger_types import TriggerType
 
 DEMO_DAYS = 60
@@ -337,7 +337,7 @@ def _interactions(post: Post) -> None:
     InteractionSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def _demo_schedule(kols: list[KOL], stocks: list[Stock]) -> None:
+def _demo_schedule(kols: list[KOL], stocks: list[Stock], batch: GenerationBatch | None) -> None:
     schedule, _created = Schedule.objects.get_or_create(
         name=f"{DEMO_LABEL}：每日個股追蹤",
         defaults={
@@ -352,6 +352,32 @@ def _demo_schedule(kols: list[KOL], stocks: list[Stock]) -> None:
         },
     )
     schedule.kol_pool.set(kols)
+    _demo_runs(schedule, batch)
+
+
+def _demo_runs(schedule: Schedule, batch: GenerationBatch | None) -> None:
+    """Two past post times of the demo schedule: one that wrote the demo batch, one skipped."""
+    now = timezone.now()
+    runs = (
+        (now - dt.timedelta(days=1), ScheduleRun.Status.SUCCEEDED, "", batch),
+        (now - dt.timedelta(days=2), ScheduleRun.Status.SKIPPED, ScheduleRun.SkipReason.NO_CANDIDATES, None),
+    )
+    for at, status, reason, run_batch in runs:
+        slot_at = timezone.localtime(at).replace(hour=8, minute=30, second=0, microsecond=0)
+        ScheduleRun.objects.get_or_create(
+            schedule=schedule,
+            slot=slot_at.isoformat(timespec="minutes"),
+            defaults={
+                "slot_at": slot_at,
+                "started_at": slot_at,
+                "finished_at": slot_at + dt.timedelta(minutes=1),
+                "status": status,
+                "skip_reason": reason,
+                "message": "示範：觸發條件沒有選出任何股票。" if reason else "",
+                "batch": run_batch,
+                "posts_created": run_batch.succeeded_count if run_batch else 0,
+            },
+        )
 
 
 def demo_load() -> dict[str, int]:
@@ -363,7 +389,7 @@ def demo_load() -> dict[str, int]:
         _demo_quotes(stocks, days)
         now = timezone.now()
         _demo_news(stocks, now)
-        _demo_schedule(kols, stocks)
+        batch = GenerationBatch.objects.filter(is_demo=True).first()
         if not Post.objects.filter(is_demo=True).exists():
             batch = GenerationBatch.objects.create(
                 source=GenerationBatch.Source.MANUAL,
@@ -376,6 +402,7 @@ def demo_load() -> dict[str, int]:
                 is_demo=True,
             )
             _write_posts(kols, stocks, batch)
+        _demo_schedule(kols, stocks, batch)
     return demo_counts()
 
 

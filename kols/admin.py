@@ -16,6 +16,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextInputWidget
 
+from config.admin_display import DemoColumnMixin
 from kols.forms import LinesField, TimesField
 from kols.models import KOL, TONE_FIELDS, PlatformAccount, Playbook, PromptTemplate
 from kols.playbooks import playbook_activate, playbook_retire
@@ -69,7 +70,7 @@ class PlatformAccountForm(forms.ModelForm):
 
 
 @admin.register(PlatformAccount)
-class PlatformAccountAdmin(ModelAdmin):
+class PlatformAccountAdmin(DemoColumnMixin, ModelAdmin):
     form = PlatformAccountForm
     list_display = [
         "kol",
@@ -79,6 +80,7 @@ class PlatformAccountAdmin(ModelAdmin):
         "status",
         "token_expires_at",
         "last_login_at",
+        "demo_flag",
     ]
     list_filter = ["platform", "status"]
     list_select_related = ["kol"]
@@ -169,7 +171,7 @@ class KOLForm(forms.ModelForm):
 
 
 @admin.register(KOL)
-class KOLAdmin(ModelAdmin):
+class KOLAdmin(DemoColumnMixin, ModelAdmin):
     form = KOLForm
     list_display = [
         "nickname",
@@ -180,7 +182,7 @@ class KOLAdmin(ModelAdmin):
         "max_posts_per_hour",
         "max_posts_per_day",
         "post_count",
-        "is_demo",
+        "demo_flag",
     ]
     list_filter = ["persona", "status", "dry_run", "is_demo"]
     search_fields = ["nickname", "serial"]

@@ -9,6 +9,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
+from config.admin_display import DemoColumnMixin
 from market.models import DailyQuote, NewsFeed, NewsItem, Stock, TradingDayOverride
 from market.news import news_fetch_feeds
 
@@ -32,7 +33,7 @@ class StockAdmin(ModelAdmin):
 
 
 @admin.register(DailyQuote)
-class DailyQuoteAdmin(ModelAdmin):
+class DailyQuoteAdmin(DemoColumnMixin, ModelAdmin):
     list_display = [
         "stock",
         "trade_date",
@@ -43,6 +44,7 @@ class DailyQuoteAdmin(ModelAdmin):
         "change",
         "volume_lots",
         "turnover",
+        "demo_flag",
     ]
     list_filter = ["trade_date", "stock__market"]
     list_select_related = ["stock"]
@@ -94,9 +96,9 @@ class NewsFeedAdmin(ModelAdmin):
 
 
 @admin.register(NewsItem)
-class NewsItemAdmin(ModelAdmin):
+class NewsItemAdmin(DemoColumnMixin, ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["title", "source", "origin", "published_at", "fetched_at", "stock_codes"]
+    list_display = ["title", "source", "origin", "published_at", "fetched_at", "stock_codes", "demo_flag"]
     list_filter = ["origin", "feed", "published_at"]
     list_select_related = ["feed"]
     search_fields = ["title", "url", "stocks__code", "stocks__name"]

@@ -44,6 +44,7 @@ from posting.models import GenerationBatch
 from scheduling.allocation import AllocationResult, kols_allocate
 from scheduling.generation import generation_item
 from scheduling.models import Schedule
+from scheduling.reason_labels import reason_text, reasons_text
 from scheduling.trigger_fields import describe_key, key_label
 from scheduling.trigger_types import CONFIG_SCHEMAS, TriggerType
 from scheduling.triggers import TriggerConfigError, TriggerResult, trigger_evaluate
@@ -186,15 +187,12 @@ def workbench_initial(schedule: Schedule) -> dict[str, Any]:
 
 
 def _facts(reasons: Sequence[dict[str, Any]]) -> str:
-    """Reasons as data, in one line: ``key=value`` pairs, one group per reason."""
-    return "; ".join(", ".join(f"{key}={value}" for key, value in reason.items()) for reason in reasons)
+    """Reasons in words, one line: each code's label with its figures (scheduling/reason_labels.py)."""
+    return reasons_text(reasons)
 
 
 def _blocked(entries: Sequence[dict[str, Any]]) -> str:
-    return "; ".join(
-        f"{entry.get('kol', '')}: {_facts([{k: v for k, v in entry.items() if k not in ('kol', 'kol_id')}])}"
-        for entry in entries
-    )
+    return "；".join(f"{entry.get('kol', '')}：{reason_text(entry)}" for entry in entries)
 
 
 def workbench_display(preview: WorkbenchPreview) -> dict[str, Any]:

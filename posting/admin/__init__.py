@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
+from config.admin_display import DemoColumnMixin
 from config.exceptions import ServiceError
 from posting.admin import stance as _stance_admin  # noqa: F401  (registers the stance ledger)
 from posting.admin.generation import BatchAdmin
@@ -224,6 +225,7 @@ class PublishAttemptInline(TabularInline):
 
 
 STATUS_LABELS = {
+    "dry_run": "warning",
     "pending": "info",
     "sending": "warning",
     "published": "success",
@@ -255,7 +257,9 @@ PUBLICATION_ACTIONS: dict[str, Any] = {
 
 
 @admin.register(Publication)
-class PublicationAdmin(ModelAdmin):
+class PublicationAdmin(DemoColumnMixin, ModelAdmin):
+    demo_field = "post__is_demo"
+
     """The outbox. Read-only: every change goes through posting/publishing/outbox.py."""
 
     list_display = [
@@ -269,6 +273,7 @@ class PublicationAdmin(ModelAdmin):
         "attempt_count",
         "last_http_status",
         "problem",
+        "demo_flag",
     ]
     list_filter = ["status", "backend", ("due_at", admin.DateFieldListFilter)]
     list_select_related = ["post", "post__kol", "account"]
@@ -340,6 +345,8 @@ class PublicationAdmin(ModelAdmin):
 
     @display(description=_("status"), ordering="status", label=STATUS_LABELS)
     def status_badge(self, obj: Publication) -> tuple[str, str]:
+        if obj.is_dry_run and obj.status == Publication.Status.PUBLISHED:
+            return "dry_run", str(_("Recorded (dry run, not sent)"))
         return obj.status, obj.get_status_display()
 
     @admin.display(description=_("error or note"))

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from config.admin_display import DemoColumnMixin
 from config.exceptions import ServiceError
 from kols.models import KOL, PostType
 from market.models import Stock
@@ -100,7 +101,7 @@ class BatchStartForm(forms.Form):
         ]
 
 
-class BatchAdmin(ModelAdmin):
+class BatchAdmin(DemoColumnMixin, ModelAdmin):
     list_display = [
         "id",
         "source",
@@ -111,6 +112,7 @@ class BatchAdmin(ModelAdmin):
         "requested_by",
         "created_at",
         "finished_at",
+        "demo_flag",
     ]
     list_filter = ["source", "status", "writer"]
     list_select_related = ["requested_by"]

@@ -36,6 +36,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import display
 
 from config.exceptions import ServiceError
+from posting.admin.paginator import CappedCountPaginator
 from posting.admin.review_forms import (
     QUEUE,
     IndustryFilter,
@@ -49,7 +50,7 @@ from posting.generation import regenerate
 from posting.labels import trigger_label
 from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRANSITIONS, Action
 from posting.models import Approval, GenerationBatch, Post
-from posting.publishing.selectors import publishing_panel
+from posting.publishing.selectors import posts_with_dry_run, publishing_panel
 from posting.publishing.slots import next_free_slots
 from posting.review import services
 from posting.review.approval import approval_refusal
@@ -77,7 +78,7 @@ class PostReviewAdmin(ModelAdmin):
         "duplicate_flag",
         "generator",
         "trigger_display",
-        "status",
+        "status_display",
         "score_24h_display",
         "came_back",
         "age",
@@ -102,6 +103,8 @@ class PostReviewAdmin(ModelAdmin):
     search_help_text = gettext_lazy("Title, body, stock code or name")
     autocomplete_fields = ["kol", "stock"]
     show_full_result_count = False
+    # Counts at most 10,001 rows: the queue costs the same at a thousand posts and at a million.
+    paginator = CappedCountPaginator
     list_per_page = 50
     actions = [
         "approve_selected",
@@ -116,7 +119,7 @@ class PostReviewAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
         # Only what the list shows: the body and JSON blobs stay in the database.
-        return (
+        return posts_with_dry_run(
             super()
             .get_queryset(request)
             .only(
@@ -132,6 +135,7 @@ class PostReviewAdmin(ModelAdmin):
                 "check_summary",
                 "score_24h",
                 "score_24h_late",
+                "is_demo",
                 "kol__nickname",
                 "kol__serial",
                 "stock__code",
@@ -186,6 +190,20 @@ class PostReviewAdmin(ModelAdmin):
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("posting.review_post"))
+
+    @display(
+        description=gettext_lazy("status"),
+        ordering="status",
+        label={"dry_run": "warning", "demo": "info", "published": "success", "failed": "danger"},
+    )
+    def status_display(self, obj: Post) -> tuple[str, str]:
+        # A dry run never reached a platform: it must not read like a real publication.
+        label = obj.get_status_display()
+        if getattr(obj, "dry_run", False) and obj.status in (Post.Status.PUBLISHED, Post.Status.PUBLISHING):
+            return "dry_run", _("%(status)s (dry run, not sent)") % {"status": label}
+        if obj.is_demo:
+            return "demo", _("%(status)s · demo") % {"status": label}
+        return obj.status, str(label)
 
     @admin.display(description=gettext_lazy("trigger"), ordering="trigger_type")
     def trigger_display(self, obj: Post) -> str:

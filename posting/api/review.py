@@ -22,6 +22,7 @@ from posting.api.serializers import (
 from posting.generation import regenerate
 from posting.models import GenerationBatch, Post
 from posting.publishing import outbox
+from posting.publishing.selectors import posts_with_dry_run
 from posting.review import services
 from posting.review.filters import PostFilter
 
@@ -32,9 +33,9 @@ PUBLISH = ["posting.publish_post"]
 class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
     """Posts. Reads, text edits (PATCH, with the version check) and the review decisions."""
 
-    queryset = Post.objects.select_related("kol", "stock", "approved_by", "persona_version").order_by(
-        "-created_at", "id"
-    )
+    queryset = posts_with_dry_run(
+        Post.objects.select_related("kol", "stock", "approved_by", "persona_version")
+    ).order_by("-created_at", "id")
     serializer_class = PostSerializer
     filterset_class = PostFilter
     ordering_fields = ["created_at", "updated_at", "scheduled_at", "published_at", "quality_score"]

@@ -21,6 +21,13 @@ class PostSerializer(serializers.ModelSerializer[Post]):
     persona_version = serializers.SerializerMethodField(
         help_text=_("The KOL's persona card version the post was written with: {number, card}, or null.")
     )
+    dry_run = serializers.BooleanField(
+        read_only=True,
+        default=False,
+        help_text=_(
+            "A dry run: recorded as if published, never sent to a platform (or, not sent yet, will be)."
+        ),
+    )
 
     class Meta:
         model = Post
@@ -31,7 +38,7 @@ class PostSerializer(serializers.ModelSerializer[Post]):
             "trigger_type", "trigger_key", "trigger_reasons", "generator", "llm_model", "prompt_version",
             "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "market_snapshot", "commodity_tags",
             "quality_score", "machine_text_score", "risk_level", "check_findings", "check_summary", "checked_at",
-            "stale_reason", "batch", "regenerated_from", "is_demo", "created_at", "updated_at",
+            "stale_reason", "batch", "regenerated_from", "is_demo", "dry_run", "created_at", "updated_at",
             "persona_version",
         ]  # fmt: skip
         read_only_fields = fields

@@ -5,7 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from kols.models import PlatformAccount
@@ -113,3 +126,22 @@ def publishing_overview(*, now: dt.datetime | None = None) -> dict[str, Any]:
             status=PlatformAccount.Status.PAUSED
         )[:_LIST_LIMIT],
     }
+
+
+_SENT = (S.PUBLISHED, S.DELETED, S.UNKNOWN, S.SENDING)
+
+
+def posts_with_dry_run(queryset: QuerySet[Post]) -> QuerySet[Post]:
+    """Annotate ``dry_run``: the post was (or, not sent yet, will be) a dry run, recorded and never sent.
+
+    A real send decides it (False); else a dry-run publication (True); else the KOL's dry-run switch.
+    """
+    sent = Publication.objects.filter(post=OuterRef("pk"), status__in=_SENT)
+    return queryset.annotate(
+        dry_run=Case(
+            When(Exists(sent.exclude(backend__in=("", Backend.DRY_RUN))), then=Value(False)),
+            When(Exists(sent.filter(backend=Backend.DRY_RUN)), then=Value(True)),
+            default=F("kol__dry_run"),
+            output_field=BooleanField(),
+        )
+    )

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from posting.models import Post
+from posting.publishing.selectors import posts_with_dry_run
 from posting.publishing.slots import next_free_slots
 from posting.review.snapshot_view import snapshot_table
 
@@ -20,7 +21,10 @@ def suggested_slot(*, post: Post) -> str:
 
 
 def review_page_parts(*, post: Post) -> dict[str, Any]:
+    annotated = posts_with_dry_run(Post.objects.filter(pk=post.pk).only("id", "kol__dry_run")).first()
+    dry_run = getattr(annotated, "dry_run", False)
     return {
+        "dry_run": bool(dry_run),
         "market": snapshot_table(post.market_snapshot),
         "suggested_slot": suggested_slot(post=post) if post.status in _SCHEDULABLE else "",
     }

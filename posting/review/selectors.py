@@ -21,6 +21,7 @@ from posting.models import AuditEvent, Post, PostRevision, Publication
 WAITING = (Post.Status.PENDING_REVIEW,)
 CHART_DAYS = 14
 TODO_LIMIT = 8
+TODO_COUNT_CAP = 10_000
 
 
 def review_dashboard() -> dict[str, Any]:
@@ -87,7 +88,9 @@ def editor_todo(*, user: Any, now: dt.datetime | None = None) -> dict[str, Any]:
     )
     return {
         "reviews": reviews,
-        "queue_count": mine.count(),
+        # Counted up to TODO_COUNT_CAP + 1 (shown as "10,000+"): the home costs the same at any size.
+        "queue_count": mine.order_by()[: TODO_COUNT_CAP + 1].count(),
+        "queue_count_cap": TODO_COUNT_CAP,
         "queue_first": mine.select_related("kol")
         .only("id", "title", "kol__nickname")
         .order_by("risk_rank", "created_at")

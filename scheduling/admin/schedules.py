@@ -24,6 +24,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
+from config.admin_display import DemoColumnMixin
 from config.exceptions import ServiceError
 from kols.forms import TimesField
 from scheduling import services
@@ -88,7 +89,7 @@ TRIGGER_FIELDS = list(all_trigger_form_fields())
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(TriggerWorkbenchMixin, ModelAdmin):
+class ScheduleAdmin(DemoColumnMixin, TriggerWorkbenchMixin, ModelAdmin):
     form = ScheduleForm
     list_display = [
         "name",
@@ -102,6 +103,7 @@ class ScheduleAdmin(TriggerWorkbenchMixin, ModelAdmin):
         "skipped_today",
         "posts_today",
         "auto_approve",
+        "demo_flag",
     ]
     list_filter = [
         "status",

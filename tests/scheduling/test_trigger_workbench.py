@@ -153,7 +153,7 @@ def test_preview_shows_ranked_candidates_with_their_numbers_and_the_allocation_a
     assert _candidates(html) == ["stock:2330", "stock:2317", "stock:2454"]
     candidates = _table(html, "workbench-candidates")
     assert "2330 台積電" in candidates and "rose 5.0% to 105" in candidates
-    assert "change_pct=5.0" in candidates and "previous_close=100" in candidates  # the numbers
+    assert "change (%) 5.0" in candidates and "previous close 100" in candidates  # the numbers, in words
     # Round robin over the pool in order; max 2 drafts leaves the third candidate out, saying why.
     assert _assignments(html) == [("stock:2330", first.pk), ("stock:2317", second.pk)]
     skipped = _table(html, "workbench-skipped")

@@ -393,7 +393,7 @@ def test_a_batch_without_an_llm_writes_template_drafts_marked_as_such(settings: 
     posts = list(Post.objects.filter(batch=batch))
     assert len(posts) == 2
     assert {(post.generator, post.prompt_version, post.status) for post in posts} == {
-        (Post.Generator.TEMPLATE, "template-v1", Post.Status.PENDING_REVIEW)
+        (Post.Generator.TEMPLATE, "template-v2", Post.Status.PENDING_REVIEW)
     }
 
 

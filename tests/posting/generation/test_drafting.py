@@ -64,7 +64,7 @@ def test_the_template_writer_is_the_writer_when_no_llm_is_configured(settings: A
 
     assert writer == "template"
     assert draft.fields["generator"] == Post.Generator.TEMPLATE
-    assert draft.fields["prompt_version"] == "template-v1"
+    assert draft.fields["prompt_version"] == "template-v2"
     assert "102" in draft.fields["body"]
     assert "llm_model" not in draft.fields and "prompt_tokens" not in draft.fields
     assert draft.fields["commodity_tags"][0]["key"] == "2330"

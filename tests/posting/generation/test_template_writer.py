@@ -10,13 +10,16 @@ import pytest
 
 from kols.models import KOL, EmojiUse, PostType
 from market.models import Stock
+from posting.checks.duplicates import find_duplicates
 from posting.generation.context import context_build
 from posting.generation.template_writer import (
-    RISK_REMINDER,
+    CLOSINGS,
+    RISK_REMINDERS,
     TEMPLATE_WRITER_VERSION,
     TemplateWriterError,
     template_post_write,
 )
+from posting.models import ComplianceRule
 from tests.factories import DailyQuoteFactory, KOLFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,8 +108,8 @@ def test_a_falling_day_is_described_in_words_with_numbers_from_the_snapshot() ->
     post = template_post_write(kol=kol, snapshot=snapshot)
 
     assert "下跌15元" in post.body
-    assert post.title == "聯發科（2454）下跌1.36%"
-    assert "收盤價為1,085元" in post.body
+    assert post.title.startswith("聯發科（2454）") and "下跌1.36%" in post.title
+    assert "1,085元" in post.body
     assert [
         number for number in _written_numbers(post.body) if number not in _snapshot_numbers(snapshot)
     ] == []
@@ -126,10 +129,11 @@ def test_the_post_speaks_in_the_persona_and_ends_with_the_risk_reminder_and_sign
     post = template_post_write(kol=kol, snapshot=_snapshot(kol, [1000, 1010]))
     paragraphs = post.body.split("\n\n")
 
-    assert paragraphs[0] in kol.common_phrases
-    assert "收在1,010元" in post.body
-    assert "後續的量價變化我會持續追蹤。" in paragraphs
-    assert paragraphs[-2:] == [RISK_REMINDER, "— 阿明"]
+    assert any(paragraphs[0].startswith(phrase) for phrase in kol.common_phrases)
+    assert paragraphs[0][-1] == "。"  # then the persona's own way in
+    assert "1,010元" in post.body
+    assert set(CLOSINGS["confident"]) & set(paragraphs)
+    assert paragraphs[-2] in RISK_REMINDERS and paragraphs[-1] == "— 阿明"
     assert (post.stance, post.tags, post.prompt_version) == ("neutral", ["2454"], TEMPLATE_WRITER_VERSION)
 
 
@@ -138,8 +142,8 @@ def test_tone_and_emoji_settings_change_the_wording() -> None:
     post = template_post_write(kol=formal, snapshot=_snapshot(formal, [1000, 1010]))
 
     assert post.title.startswith("📈 ")
-    assert "收盤價為1,010元，較前一交易日上漲10元" in post.body
-    assert post.body.split("\n\n")[-1] == RISK_REMINDER
+    assert "上漲10元" in post.body and "漲了" not in post.body
+    assert post.body.split("\n\n")[-1] in RISK_REMINDERS
 
 
 def test_figures_missing_from_the_snapshot_are_not_written() -> None:
@@ -155,8 +159,8 @@ def test_a_question_post_ends_with_a_question_to_the_audience() -> None:
     kol = _kol()
     post = template_post_write(kol=kol, snapshot=_snapshot(kol, [1000, 1010]), post_type=PostType.QUESTION)
 
-    assert post.title.endswith("大家怎麼看？")
-    assert "歡迎留言一起討論" in post.body
+    assert post.title.endswith("怎麼看？")
+    assert set(CLOSINGS["interactive"]) & set(post.body.split("\n\n"))
 
 
 def test_a_news_commentary_needs_news_in_the_snapshot() -> None:
@@ -178,3 +182,27 @@ def test_a_snapshot_without_a_close_is_refused_naming_what_is_missing() -> None:
     snapshot["quote"]["close"] = None
     with pytest.raises(TemplateWriterError, match=r"quote\.close"):
         template_post_write(kol=kol, snapshot=snapshot)
+
+
+def test_every_risk_reminder_satisfies_the_compliance_rule() -> None:
+    rule = ComplianceRule.objects.get(code="missing_risk_reminder")
+    assert all(re.search(rule.pattern, reminder) for reminder in RISK_REMINDERS)
+
+
+def test_a_batch_for_different_stocks_and_personas_passes_our_near_duplicate_check(
+    demo_world: dict[str, int], settings: Any
+) -> None:
+    kols = list(KOL.objects.filter(is_demo=True).order_by("serial"))
+    stocks = list(Stock.objects.filter(quotes__is_demo=True).distinct().order_by("code")[:12])
+    drafts = []
+    for index, stock in enumerate(stocks):
+        kol = kols[index % len(kols)]
+        snapshot = context_build(kol=kol, stock=stock)
+        post_type = (PostType.ANALYSIS, PostType.QUESTION)[index % 2]
+        written = template_post_write(kol=kol, snapshot=snapshot, post_type=post_type)
+        drafts.append(f"{written.title}\n{written.body}")
+    for index, draft in enumerate(drafts):
+        title, body = draft.split("\n", 1)
+        others = drafts[:index] + drafts[index + 1 :]
+        result = find_duplicates(title=title, body=body, compare_with=others, include_posts=False)
+        assert result.max_similarity < settings.DUPLICATE_THRESHOLD, (index, result.closest)

@@ -42,11 +42,15 @@ def test_the_post_page_shows_every_attempt_with_time_status_duration_and_error(
     assert 'id="publication-' in card and "Retry now" in card
 
 
-def test_a_dry_run_is_labelled_on_the_post_page(administrator: User) -> None:
+def test_a_dry_run_is_labelled_on_the_post_page_and_offers_no_platform_action(administrator: User) -> None:
     publication = send_now(approved_post(dry_run=True))
     html = _page(_client(administrator), publication.post)
     assert "DRY RUN: the KOL is set to dry run" in html
-    assert "Unpublish" in html
+    assert 'id="dry-run-chip"' in html and 'id="dry-run-banner"' in html
+    card = html[html.index('id="publications"') :]
+    assert "Recorded (dry run, not sent)" in card
+    # Nothing that only makes sense on a real platform: no "delete it from the forum".
+    assert "Delete this article from the platform" not in card and "It is on the forum" not in card
 
 
 def test_publish_now_from_the_post_page_queues_the_publication(administrator: User) -> None:
