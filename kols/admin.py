@@ -253,3 +253,6 @@ class PromptTemplateAdmin(ModelAdmin):
         self.message_user(
             request, _("Created %(versions)s.") % {"versions": ", ".join(copy.version for copy in copies)}
         )
+
+
+from kols import admin_tokens  # noqa: E402,F401  (API tokens: names and expiry only)

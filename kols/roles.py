@@ -42,7 +42,6 @@ ADMINISTRATOR_APPS = [
     "posting",
     "scheduling",
     "analytics",
-    "authtoken",
     "django_celery_beat",
 ]
 
