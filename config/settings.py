@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -79,6 +81,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -266,6 +272,44 @@ if not DEBUG:
     # /health/ is probed over plain HTTP by the container's HEALTHCHECK.
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
+# --- Hardening (issue 10): login lockout, CSP, Permissions-Policy, language cookie ---
+# django-axes first: it counts failed admin logins per username and IP and refuses more for a while.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.get_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.get_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+if env.get_bool("USE_X_FORWARDED_PROTO", False):
+    AXES_IPWARE_PROXY_COUNT = 1
+# The admin (unfold's Alpine.js evaluates its attributes, hence 'unsafe-eval'), Swagger UI (sidecar assets,
+# its init script served as a file) and the batch page (static JS, same-origin EventSource) work under it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-inline'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    name: []
+    for name in (
+        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb",
+        "display-capture", "midi", "serial", "hid", "bluetooth",
+    )
+}  # fmt: skip
+if not DEBUG:
+    LANGUAGE_COOKIE_SECURE = env.get_bool("LANGUAGE_COOKIE_SECURE", True)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+
 # --- REST API ---------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -284,6 +328,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per user and for anonymous calls; rates are settings read at request time (config/api/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.api.throttling.AnonThrottle",
+        "config.api.throttling.UserThrottle",
+    ],
     # JSON with a size and depth limit and no NUL/unpaired surrogate (config/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "config.api.parsers.JSONParser",
@@ -291,6 +340,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
 }
+# "N/second|minute|hour|day"; empty turns that throttle off. 429 with Retry-After when exceeded.
+API_THROTTLE_ANON_RATE = env.get_str("API_THROTTLE_ANON_RATE", "30/minute")
+API_THROTTLE_USER_RATE = env.get_str("API_THROTTLE_USER_RATE", "600/minute")
 # --- API tokens (issue 10): django-rest-knox, hashed, with an expiry, shown once ---
 KNOX_TOKEN_MODEL = "kols.ApiToken"  # noqa: S105 - a model name, not a secret
 # knox's own migrations would create its default token table, which the swap leaves unused.

@@ -182,3 +182,11 @@ def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWork
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_api_throttling(settings: Any) -> None:
+    """Throttle counters live in the shared cache and every test calls from 127.0.0.1: off unless a test
+    sets a rate (tests/config/test_hardening.py)."""
+    settings.API_THROTTLE_ANON_RATE = ""
+    settings.API_THROTTLE_USER_RATE = ""
