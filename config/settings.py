@@ -369,6 +369,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its error responses with the error schema (config/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.schema.error_responses_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "PostStatusEnum": "posting.models.PostStatus",
         "ActivePausedEnum": "kols.models.KOL.Status",
