@@ -279,6 +279,7 @@ AXES_FAILURE_LIMIT = env.get_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.get_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner on every command's stderr
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 if env.get_bool("USE_X_FORWARDED_PROTO", False):
     AXES_IPWARE_PROXY_COUNT = 1
@@ -373,6 +374,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.error_responses_hook",
+        "config.api.schema.batch_events_hook",
     ],
     "ENUM_NAME_OVERRIDES": {
         "PostStatusEnum": "posting.models.PostStatus",

@@ -71,3 +71,44 @@ def error_responses_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
             for code, description in errors.items():
                 operation["responses"].setdefault(code, {"description": description, "content": ref})
     return result
+
+
+BATCH_EVENTS_PATH = {
+    "get": {
+        "operationId": "batches_events",
+        "summary": "Follow a generation batch as server-sent events",
+        "description": "text/event-stream of the batch's progress (events `progress`, `item`, `batch_end`) "
+        "until `batch_end` or the client leaves. Serve the app under ASGI. Needs posting.view_generationbatch.",
+        "tags": ["batches"],
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "security": [{"knoxApiToken": []}, {"cookieAuth": []}],
+        "responses": {
+            "200": {
+                "description": "The event stream.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            "401": {
+                "description": "Not authenticated.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "403": {
+                "description": "No permission.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "404": {
+                "description": "No such batch.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "405": {
+                "description": "Only GET.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
+    }
+}
+
+
+def batch_events_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The batch event stream is a plain async Django view (outside DRF): document it here."""
+    result.setdefault("paths", {}).setdefault("/api/batches/{id}/events", BATCH_EVENTS_PATH)
+    return result

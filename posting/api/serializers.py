@@ -15,9 +15,11 @@ from posting.models import Post
 
 class PostSerializer(serializers.ModelSerializer[Post]):
     kol_nickname = serializers.CharField(source="kol.nickname", read_only=True)
-    stock_code = serializers.CharField(source="stock.code", read_only=True, default=None)
-    stock_name = serializers.CharField(source="stock.name", read_only=True, default=None)
-    approved_by = serializers.CharField(source="approved_by.get_username", read_only=True, default=None)
+    stock_code = serializers.CharField(source="stock.code", read_only=True, default=None, allow_null=True)
+    stock_name = serializers.CharField(source="stock.name", read_only=True, default=None, allow_null=True)
+    approved_by = serializers.CharField(
+        source="approved_by.get_username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Post
