@@ -443,6 +443,8 @@ REVIEW_EDIT_LOCK_SECONDS = env.get_int("REVIEW_EDIT_LOCK_SECONDS", 300, minimum=
 POST_TITLE_MAX_CHARS = min(env.get_int("POST_TITLE_MAX_CHARS", 200, minimum=10), 200)
 POST_BODY_MAX_CHARS = env.get_int("POST_BODY_MAX_CHARS", 6000, minimum=100)
 REVIEW_NOTE_MAX_CHARS = env.get_int("REVIEW_NOTE_MAX_CHARS", 1000, minimum=50)
+# Longest schedule description accepted by the API.
+DESCRIPTION_MAX_CHARS = env.get_int("DESCRIPTION_MAX_CHARS", 2000, minimum=50)
 
 # "Schedule into the next free slot": these times (HH:MM, Asia/Taipei), on trading days only unless
 # POSTING_TRADING_DAYS_ONLY is false, at least POSTING_MIN_GAP_MINUTES apart per KOL, within its caps.
