@@ -11,6 +11,7 @@ audit than settings spread over files; each section is headed by the app and mod
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -56,7 +57,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -81,6 +84,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -268,12 +275,51 @@ if not DEBUG:
     # /health/ is probed over plain HTTP by the container's HEALTHCHECK.
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
+# --- Hardening (issue 10): login lockout, CSP, Permissions-Policy, language cookie ---
+# django-axes first: it counts failed admin logins per username and IP and refuses more for a while.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.get_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.get_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner on every command's stderr
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+if env.get_bool("USE_X_FORWARDED_PROTO", False):
+    AXES_IPWARE_PROXY_COUNT = 1
+# The admin (unfold's Alpine.js evaluates its attributes, hence 'unsafe-eval'), Swagger UI (sidecar assets,
+# its init script served as a file) and the batch page (static JS, same-origin EventSource) work under it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-inline'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    name: []
+    for name in (
+        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb",
+        "display-capture", "midi", "serial", "hid", "bluetooth",
+    )
+}  # fmt: skip
+if not DEBUG:
+    LANGUAGE_COOKIE_SECURE = env.get_bool("LANGUAGE_COOKIE_SECURE", True)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+
 # --- REST API ---------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous call gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.ModelPermissions"],
@@ -286,12 +332,31 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per user and for anonymous calls; rates are settings read at request time (config/api/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.api.throttling.AnonThrottle",
+        "config.api.throttling.UserThrottle",
+    ],
     # JSON with a size and depth limit and no NUL/unpaired surrogate (config/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "config.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+}
+# "N/second|minute|hour|day"; empty turns that throttle off. 429 with Retry-After when exceeded.
+API_THROTTLE_ANON_RATE = env.get_str("API_THROTTLE_ANON_RATE", "30/minute")
+API_THROTTLE_USER_RATE = env.get_str("API_THROTTLE_USER_RATE", "600/minute")
+# --- API tokens (issue 10): django-rest-knox, hashed, with an expiry, shown once ---
+KNOX_TOKEN_MODEL = "kols.ApiToken"  # noqa: S105 - a model name, not a secret
+# knox's own migrations would create its default token table, which the swap leaves unused.
+MIGRATION_MODULES = {"knox": None}
+API_TOKEN_TTL_DAYS = env.get_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env.get_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 # --- API input limits (issue 10) ---
 # A JSON body larger than this is refused with 413; nesting deeper than API_MAX_JSON_DEPTH with 400.
@@ -308,6 +373,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its error responses with the error schema (config/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.schema.error_responses_hook",
+        "config.api.schema.batch_events_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "PostStatusEnum": "posting.models.PostStatus",
         "ActivePausedEnum": "kols.models.KOL.Status",
@@ -397,6 +468,8 @@ REVIEW_EDIT_LOCK_SECONDS = env.get_int("REVIEW_EDIT_LOCK_SECONDS", 300, minimum=
 POST_TITLE_MAX_CHARS = min(env.get_int("POST_TITLE_MAX_CHARS", 200, minimum=10), 200)
 POST_BODY_MAX_CHARS = env.get_int("POST_BODY_MAX_CHARS", 6000, minimum=100)
 REVIEW_NOTE_MAX_CHARS = env.get_int("REVIEW_NOTE_MAX_CHARS", 1000, minimum=50)
+# Longest schedule description accepted by the API.
+DESCRIPTION_MAX_CHARS = env.get_int("DESCRIPTION_MAX_CHARS", 2000, minimum=50)
 
 # "Schedule into the next free slot": these times (HH:MM, Asia/Taipei), on trading days only unless
 # POSTING_TRADING_DAYS_ONLY is false, at least POSTING_MIN_GAP_MINUTES apart per KOL, within its caps.

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from config.api.errors import (
     dispatch_handler,
@@ -23,7 +23,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("analytics.api.urls")),
     path("schema/", SchemaView.as_view(), name="schema"),
     # A page for people: anonymous visitors go to the admin login and come back.
-    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="docs"),
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="docs"),
     # Unknown /api/ URLs answer the JSON error body, DEBUG or not (DEBUG would show its HTML 404 page).
     re_path(r"^.*$", json_not_found),
 ]

@@ -398,3 +398,6 @@ class PlaybookAdmin(ModelAdmin):
         for playbook in queryset.select_related("kol"):
             playbook_retire(playbook=playbook)
         self.message_user(request, _("Retired."))
+
+
+from kols import admin_tokens  # noqa: E402,F401  (API tokens: names and expiry only)

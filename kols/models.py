@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 from kols.fields import EncryptedTextField
 from kols.prompt_syntax import prompt_sources_validate
@@ -379,3 +381,22 @@ class Playbook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kol.nickname} v{self.version}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only its SHA-512 digest is stored; the token itself is shown once,
+    when it is created. Each has a name and an expiry; users and administrators revoke (delete) tokens,
+    nobody can read one."""
+
+    uid = models.UUIDField(_("id"), default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("What or who uses it, e.g. 'nightly report'.")
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

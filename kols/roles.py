@@ -57,7 +57,6 @@ ADMINISTRATOR_APPS = [
     "posting",
     "scheduling",
     "analytics",
-    "authtoken",
     "django_celery_beat",
 ]
 

@@ -196,3 +196,11 @@ def demo_world(db: None) -> dict[str, int]:
 
     with time_machine.travel(dt.datetime(2026, 3, 11, 10, 0, tzinfo=ZoneInfo("Asia/Taipei")), tick=False):
         return demo_load()
+
+
+@pytest.fixture(autouse=True)
+def _no_api_throttling(settings: Any) -> None:
+    """Throttle counters live in the shared cache and every test calls from 127.0.0.1: off unless a test
+    sets a rate (tests/config/test_hardening.py)."""
+    settings.API_THROTTLE_ANON_RATE = ""
+    settings.API_THROTTLE_USER_RATE = ""

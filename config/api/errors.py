@@ -29,12 +29,26 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+def _field_messages(prefix: str, value: Any, into: dict[str, list[str]]) -> None:
+    """Nested errors (a list item, a nested serializer) under dotted names: ``topics.1``, ``config.limit``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _field_messages(f"{prefix}.{key}" if prefix else str(key), item, into)
+    elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        for index, item in enumerate(value):
+            if item:
+                _field_messages(f"{prefix}.{index}", item, into)
+    else:
+        into.setdefault(prefix or "non_field_errors", []).extend(
+            value if isinstance(value, list) else [value]
+        )
+
+
 def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
     detail = exc.detail
     if isinstance(detail, dict):
-        fields = {
-            key: value if isinstance(value, list) else [value] for key, value in _flatten(detail).items()
-        }
+        fields: dict[str, list[str]] = {}
+        _field_messages("", _flatten(detail), fields)
         names = ", ".join(sorted(fields))
         return error_body("invalid", _("Invalid input in: %(fields)s.") % {"fields": names}, fields)
     messages = _flatten(detail if isinstance(detail, list) else [detail])

@@ -22,6 +22,10 @@ class ModelPermissions(DjangoModelPermissions):
     }
 
     def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            # DRF checks throttles after permissions: without this an anonymous flood is never throttled.
+            view.check_throttles(request)
+            return False
         declared = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
         if declared is not None:
             return bool(request.user and request.user.is_authenticated and request.user.has_perms(declared))

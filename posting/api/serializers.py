@@ -15,9 +15,11 @@ from posting.models import Post
 
 class PostSerializer(serializers.ModelSerializer[Post]):
     kol_nickname = serializers.CharField(source="kol.nickname", read_only=True)
-    stock_code = serializers.CharField(source="stock.code", read_only=True, default=None)
-    stock_name = serializers.CharField(source="stock.name", read_only=True, default=None)
-    approved_by = serializers.CharField(source="approved_by.get_username", read_only=True, default=None)
+    stock_code = serializers.CharField(source="stock.code", read_only=True, default=None, allow_null=True)
+    stock_name = serializers.CharField(source="stock.name", read_only=True, default=None, allow_null=True)
+    approved_by = serializers.CharField(
+        source="approved_by.get_username", read_only=True, default=None, allow_null=True
+    )
     persona_version = serializers.SerializerMethodField(
         help_text=_("The KOL's persona card version the post was written with: {number, card}, or null.")
     )
@@ -39,7 +41,7 @@ class PostSerializer(serializers.ModelSerializer[Post]):
             "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "market_snapshot", "commodity_tags",
             "quality_score", "machine_text_score", "risk_level", "check_findings", "check_summary", "checked_at",
             "stale_reason", "batch", "regenerated_from", "is_demo", "dry_run", "created_at", "updated_at",
-            "persona_version",
+            "persona_version", "score_24h", "score_24h_late", "score_formula_version",
         ]  # fmt: skip
         read_only_fields = fields
 

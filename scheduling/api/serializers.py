@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_serializer
@@ -63,6 +64,15 @@ class ScheduleSerializer(serializers.ModelSerializer[Schedule]):
             return getattr(self.instance, name)
         field = cast("models.Field[Any, Any]", Schedule._meta.get_field(name))
         return field.get_default()
+
+    def validate_description(self, value: str) -> str:
+        limit = settings.DESCRIPTION_MAX_CHARS
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                _("At most %(limit)d characters (this has %(count)d).")
+                % {"limit": limit, "count": len(value)}
+            )
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         trigger_type = self._current(attrs, "trigger_type")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -117,6 +117,17 @@ class ScheduleViewSet(viewsets.ModelViewSet[Schedule]):
         return Response(daily_stats(day=query.validated_data.get("date")))
 
 
+TRIGGER_TYPE_SCHEMA = inline_serializer(
+    name="TriggerType",
+    fields={
+        "type": serializers.CharField(),
+        "label": serializers.CharField(),
+        "config_schema": serializers.DictField(help_text="The JSON Schema of this trigger type's config."),
+    },
+    many=True,
+)
+
+
 class TriggerViewSet(viewsets.ViewSet):
     """Trigger types with the JSON Schema of their config, and a preview that writes nothing."""
 
@@ -124,7 +135,7 @@ class TriggerViewSet(viewsets.ViewSet):
     # GET the list, POST a preview; anything else (OPTIONS included) is 405 in the error body.
     http_method_names = ["get", "head", "post"]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=TRIGGER_TYPE_SCHEMA)
     def list(self, request: Request) -> Response:
         return Response(
             [

@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from kols.tokens import api_token_create
 from posting.models import Post
 from tests.factories import KOLFactory, PostFactory, StockFactory
 
@@ -45,8 +45,8 @@ def test_anonymous_detail_of_a_post_is_refused(api: APIClient) -> None:
 
 
 def test_a_token_from_the_admin_authenticates(api: APIClient, reviewer: User) -> None:
-    token = Token.objects.create(user=reviewer)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = api_token_create(user=reviewer, name="test")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/posts/").status_code == 200
 
 

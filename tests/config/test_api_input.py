@@ -111,3 +111,12 @@ def test_posting_to_the_batch_event_stream_is_405_not_a_csrf_page() -> None:
 
 def test_the_schema_answers_401_in_json(client: Client) -> None:
     assert _error(client.get("/api/schema/"), 401)["code"] == "not_authenticated"
+
+
+def test_a_schedule_description_over_the_limit_is_400(su_client: Client, settings: Any) -> None:
+    settings.DESCRIPTION_MAX_CHARS = 50
+    schedule = ScheduleFactory()
+    answer = su_client.patch(
+        f"/api/schedules/{schedule.pk}/", {"description": "說" * 51}, content_type="application/json"
+    )
+    assert "51" in _error(answer, 400, "description")["fields"]["description"][0]

@@ -80,9 +80,9 @@ def test_by_default_whoever_edited_cannot_approve(live_server: Any, draft: Post,
     page.goto(f"{base}/admin/posting/post/{draft.pk}/change/")
     page.fill("textarea[name=body]", draft.body + "（補充）")
     page.click("#save-button")
-    # The button is visibly disabled, with the reason beside it, and the post stays where it was.
+    # The button is disabled, and the reason beside it names who else may approve.
     expect(page.locator("#approve-button")).to_be_disabled()
-    expect(page.locator("#approve-refusal")).to_have_attribute("data-code", "self_approval")
+    expect(page.locator("#approve-refusal")).to_contain_text("REVIEW_ALLOW_SELF_APPROVAL")
     expect(page.locator("#post-status")).to_have_text("待審核")
     draft.refresh_from_db()
     assert draft.status == Post.Status.PENDING_REVIEW
@@ -106,3 +106,36 @@ def test_a_writer_cannot_approve(live_server: Any, draft: Post, page: Page) -> N
     assert response.ok
     draft.refresh_from_db()
     assert draft.status == Post.Status.PENDING_REVIEW
+
+
+def test_admin_pages_swagger_and_the_batch_page_raise_no_csp_errors(
+    live_server: Any, draft: Post, page: Page
+) -> None:
+    from tests.factories import GenerationBatchFactory
+
+    User.objects.create_superuser("sam", password="pw-sam-123")
+    batch = GenerationBatchFactory()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text
+            else None
+        ),
+    )
+    base = live_server.url
+    _log_in(page, base, "sam")
+    for path in [
+        "/admin/",
+        "/admin/posting/post/",
+        f"/admin/posting/post/{draft.pk}/change/",
+        "/admin/posting/post/add/",
+        f"/admin/posting/generationbatch/{batch.pk}/change/",
+        "/admin/kols/apitoken/",
+        "/api/docs/",
+    ]:
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+    expect(page.locator(".swagger-ui")).to_be_visible()
+    assert violations == []

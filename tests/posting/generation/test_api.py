@@ -13,9 +13,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from config.asgi import application
+from kols.tokens import api_token_create
 from posting.generation.batches import batch_cancel, batch_create, batch_wake
 from posting.generation.runner import batch_run
 from posting.models import BatchItem, GenerationBatch
@@ -245,7 +245,7 @@ def sse_db(transactional_db: None) -> Iterator[None]:
 
 
 def _token(user: User) -> dict[str, str]:
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {api_token_create(user=user, name='test')[1]}"}
 
 
 async def _stream(path: str, headers: dict[str, str]) -> httpx.Response:
@@ -377,7 +377,7 @@ def test_the_event_stream_stops_when_the_client_disconnects(writer: User) -> Non
     batch = batch_create(
         source="api", items=[{"kol_id": kols(1)[0].pk, "stock_code": "2330"}], post_type="analysis"
     )
-    key = Token.objects.create(user=writer).key
+    key = api_token_create(user=writer, name="test")[1]
     sent: list[Mapping[str, Any]] = []
     received: list[str] = []
     first_body = asyncio.Event()
