@@ -52,6 +52,7 @@ from posting.lifecycle.table import EDITABLE_STATES, REOPEN_ON_EDIT_STATES, TRAN
 from posting.models import Approval, GenerationBatch, Post
 from posting.publishing.selectors import posts_with_dry_run, publishing_panel
 from posting.publishing.slots import next_free_slots
+from posting.publishing.topics import topic_panel
 from posting.review import services
 from posting.review.approval import approval_refusal
 from posting.review.locks import edit_lock_acquire, edit_lock_release
@@ -368,7 +369,9 @@ class PostReviewAdmin(ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         decide = self.admin_site.admin_view(self.decide_view)
         release = self.admin_site.admin_view(self.release_lock_view)
+        topic = self.admin_site.admin_view(self.topic_view)
         return [
+            path("<uuid:object_id>/topic/", topic, name="posting_post_topic"),
             path("<uuid:object_id>/decide/", decide, name="posting_post_decide"),
             path("<uuid:object_id>/release-lock/", release, name="posting_post_release_lock"),
             *super().get_urls(),
@@ -484,6 +487,7 @@ class PostReviewAdmin(ModelAdmin):
             "stance_panel": stance_panel(post=post),
             "persona_rows": persona_version_rows(post=post),
             **review_page_parts(post=post),
+            **topic_panel(post=post, can_change=can_edit, load=request.GET.get("topics") == "1"),
         }
         return TemplateResponse(request, self.change_form_template, context)
 
@@ -520,6 +524,32 @@ class PostReviewAdmin(ModelAdmin):
             self.message_user(request, error.message, level=messages.ERROR)
             return back
         self.message_user(request, _("%(action)s: done.") % {"action": TRANSITIONS[action].label})
+        return back
+
+    def topic_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The topic control of the post page posts here: attach a trending topic, or remove it."""
+        post = get_object_or_404(Post, pk=object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request, post):
+            raise PermissionDenied
+        back = HttpResponseRedirect(reverse("admin:posting_post_change", args=[post.pk]) + "#topic")
+        try:
+            post = services.post_attach_topic(
+                post=post,
+                by=request.user,
+                topic_id=request.POST.get("topic_id", ""),
+                topic_title=request.POST.get("topic_title", ""),
+            )
+        except ServiceError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return back
+        if post.topic_id:
+            self.message_user(
+                request, _("Topic attached: %(title)s") % {"title": post.topic_title or post.topic_id}
+            )
+        else:
+            self.message_user(request, _("Topic removed."))
         return back
 
     def _regenerate_one(self, request: HttpRequest, post: Post, back: HttpResponse) -> HttpResponse:

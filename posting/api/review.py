@@ -18,6 +18,7 @@ from posting.api.serializers import (
     ReasonSerializer,
     RegenerateAnswerSerializer,
     ScheduleSerializer,
+    TopicAttachSerializer,
 )
 from posting.generation import regenerate
 from posting.models import GenerationBatch, Post
@@ -42,6 +43,8 @@ class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
     http_method_names = ["get", "head", "options", "patch", "post"]
     action_permissions = {
         "approve": REVIEW,
+        "approve_edit": REVIEW,
+        "topic": ["posting.change_post"],
         "reject": REVIEW,
         "request_changes": REVIEW,
         "schedule": REVIEW,
@@ -95,6 +98,57 @@ class PostViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Post]):
         data = self._input(ApproveSerializer, request)
         post = services.post_approve(
             post=self.get_object(), by=request.user, expected_version=data.get("version"), note=data["note"]
+        )
+        return self._answer(post)
+
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={
+            200: PostSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Invalid input (error.fields)."),
+            403: OpenApiResponse(ErrorSerializer, description="Needs posting.review_post."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Refused; error.code says why: transition_not_allowed (not a published post with an "
+                "edit waiting), edit_conflict (the text changed since the version you reviewed), "
+                "self_approval, blocking_findings.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="approve-edit")
+    def approve_edit(self, request: Request, pk: str | None = None) -> Response:
+        """Approve the edit of a PUBLISHED post: the post stays published and the approved title and text
+        are pushed to its article on the platform through the outbox (an ``update`` publication; tags
+        cannot change)."""
+        data = self._input(ApproveSerializer, request)
+        post = services.post_approve_edit(
+            post=self.get_object(), by=request.user, expected_version=data.get("version"), note=data["note"]
+        )
+        return self._answer(post)
+
+    @extend_schema(
+        request=TopicAttachSerializer,
+        responses={
+            200: PostSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Invalid input (error.fields)."),
+            403: OpenApiResponse(ErrorSerializer, description="Needs posting.change_post."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="transition_not_allowed: the post already went out (the platform cannot change "
+                "its topic).",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def topic(self, request: Request, pk: str | None = None) -> Response:
+        """Attach the post (typically one without a stock) to a CMoney community topic (sent as ``communityTopic`` when it
+        is published), or remove it with an empty ``topic_id``. Only before publishing."""
+        data = self._input(TopicAttachSerializer, request)
+        post = services.post_attach_topic(
+            post=self.get_object(),
+            by=request.user,
+            topic_id=data["topic_id"],
+            topic_title=data["topic_title"],
         )
         return self._answer(post)
 

@@ -120,3 +120,26 @@ ErrorSerializer = inline_serializer(
         )
     },
 )
+
+
+class TopicSerializer(serializers.Serializer[Any]):
+    """A CMoney community topic, as ``GET /api/Topic/Trending`` lists it."""
+
+    id = serializers.CharField(help_text=_("The topic's id on CMoney (sent as communityTopic)."))
+    title = serializers.CharField()
+
+
+class TrendingQuerySerializer(serializers.Serializer[Any]):
+    kol = serializers.PrimaryKeyRelatedField(
+        queryset=KOL.objects.all(), help_text=_("The KOL whose CMoney account reads the topics.")
+    )
+
+
+class TopicAttachSerializer(serializers.Serializer[Any]):
+    topic_id = serializers.CharField(
+        max_length=100,
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text=_("A trending topic's id; empty removes the post's topic."),
+    )
+    topic_title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

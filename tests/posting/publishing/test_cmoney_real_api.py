@@ -25,6 +25,7 @@ from posting.review.services import (
     post_approve_edit,
     post_attach_topic,
     post_create_draft,
+    post_run_checks,
     post_update_text,
 )
 from tests.factories import KOLFactory, PlatformAccountFactory, StockFactory
@@ -215,7 +216,7 @@ def test_attaching_a_topic_sends_it_as_community_topic(platform: FakePlatform) -
         body="今天收盤104元，投資有風險。",
     )
     post_attach_topic(post=draft, by=EDITOR, topic_id="8f2c", topic_title="升息循環")
-    post = post_approve(post=Post.objects.get(pk=draft.pk), by=EDITOR)
+    post = post_approve(post=post_run_checks(post=Post.objects.get(pk=draft.pk)), by=EDITOR)
     send_now(post)
     [article] = platform.articles
     assert article.topic == {"id": "8f2c"}
