@@ -136,7 +136,7 @@ def _settings() -> dict[str, Any]:
             # The score formula (issue 12, ScoreFormula) goes here.
             _changelist("auth.user", _("Users"), "group"),
             _changelist("auth.group", _("Roles"), "badge"),
-            _changelist("authtoken.tokenproxy", _("API tokens"), "token"),
+            _changelist("kols.apitoken", _("API tokens"), "token"),
         ],
     }
 

@@ -385,8 +385,25 @@ class PostReviewAdmin(ModelAdmin):
         return HttpResponse(status=204)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Post | None:
-        # The whole row: the queue's only() would leave body and version to one query each.
-        return super().get_queryset(request).filter(pk=self._uuid_or_none(object_id)).first()
+        # The whole row, with what the post page shows beside it, in one query: the queue's only() would
+        # leave body and version to one query each.
+        pk = self._uuid_or_none(object_id)
+        return None if pk is None else self._page_queryset(request).filter(pk=pk).first()
+
+    def _page_queryset(self, request: HttpRequest) -> QuerySet[Post]:
+        return posts_with_dry_run(
+            super()
+            .get_queryset(request)
+            .select_related(
+                "kol",
+                "stock",
+                "approved_by",
+                "text_edited_by",
+                "batch",
+                "regenerated_from",
+                "persona_version",
+            )
+        )
 
     @staticmethod
     def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -454,9 +471,8 @@ class PostReviewAdmin(ModelAdmin):
     def _render_review(
         self, request: HttpRequest, post: Post, form: ReviewForm, can_edit: bool
     ) -> TemplateResponse:
-        post = Post.objects.select_related(
-            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from", "persona_version"
-        ).get(pk=post.pk)
+        if request.method == "POST":  # a refused save: read the post again as it is now
+            post = self._page_queryset(request).get(pk=post.pk)
         holder = edit_lock_acquire(post_id=post.pk, user=request.user) if can_edit else None
         findings = post.check_findings or []
         closest_id = (post.check_summary or {}).get("closest_post_id")

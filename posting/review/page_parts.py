@@ -21,8 +21,12 @@ def suggested_slot(*, post: Post) -> str:
 
 
 def review_page_parts(*, post: Post) -> dict[str, Any]:
-    annotated = posts_with_dry_run(Post.objects.filter(pk=post.pk).only("id", "kol__dry_run")).first()
-    dry_run = getattr(annotated, "dry_run", False)
+    # The post page reads the post through posts_with_dry_run already; other callers get one query.
+    if hasattr(post, "dry_run"):
+        dry_run = post.dry_run
+    else:
+        annotated = posts_with_dry_run(Post.objects.filter(pk=post.pk).only("id", "kol__dry_run")).first()
+        dry_run = getattr(annotated, "dry_run", False)
     return {
         "dry_run": bool(dry_run),
         "market": snapshot_table(post.market_snapshot),
