@@ -46,7 +46,7 @@ PROMPT_VARIABLES: dict[str, str] = {
     "trigger_block": "觸發原因（整理好的文字）",
     "length_min": "內文最少字數",
     "length_max": "內文最多字數",
-    "has_playbook": "是否有啟用中的寫作建議（Playbook）",
+    "has_playbook": "是否有啟用中的寫作建議",
     "playbook_block": "寫作建議：由過往成效整理的摘要（可能為空；模板沒用到時自動附在使用者訊息最後）",
 }
 REQUIRED_VARIABLES = ("market_data", "data_rules")
