@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -45,7 +44,7 @@ def data_value(value: Any) -> SafeString | str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, int | float):
-        return number_format(value, use_l10n=True, force_grouping=True)
+        return f"{value:,}"
     if value is None or value == "":
         return "—"
     return _time(str(value)) or str(value)
