@@ -68,6 +68,12 @@ BULK_ACTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# What the post page shows beside the post, read with it in one query.
+POST_PAGE_RELATED = (
+    "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from", "persona_version"
+)  # fmt: skip
+
+
 class PostReviewAdmin(ModelAdmin):
     list_display = [
         "title",
@@ -382,8 +388,10 @@ class PostReviewAdmin(ModelAdmin):
         return HttpResponse(status=204)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Post | None:
-        # The whole row: the queue's only() would leave body and version to one query each.
-        return super().get_queryset(request).filter(pk=self._uuid_or_none(object_id)).first()
+        # The whole row: the queue's only() would leave body and version to one query each. The rows
+        # the post page shows come in the same query, so a GET reads the post once.
+        queryset = super().get_queryset(request).select_related(*POST_PAGE_RELATED)
+        return queryset.filter(pk=self._uuid_or_none(object_id)).first()
 
     @staticmethod
     def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -451,9 +459,9 @@ class PostReviewAdmin(ModelAdmin):
     def _render_review(
         self, request: HttpRequest, post: Post, form: ReviewForm, can_edit: bool
     ) -> TemplateResponse:
-        post = Post.objects.select_related(
-            "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from", "persona_version"
-        ).get(pk=post.pk)
+        if request.method == "POST":
+            # A save may have changed the row: show what is stored now.
+            post = Post.objects.select_related(*POST_PAGE_RELATED).get(pk=post.pk)
         holder = edit_lock_acquire(post_id=post.pk, user=request.user) if can_edit else None
         findings = post.check_findings or []
         closest_id = (post.check_summary or {}).get("closest_post_id")
