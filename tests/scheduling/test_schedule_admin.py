@@ -348,3 +348,22 @@ def test_post_times_and_trigger_settings_are_plain_inputs_and_bad_ones_keep_what
     schedule = Schedule.objects.get(name="y")
     assert schedule.post_times == ["08:30", "13:45"]
     assert schedule.trigger_config == {"keywords": ["台積電", "法說會"]}
+
+
+def test_a_schema_problem_on_the_schedule_form_is_a_zh_hant_sentence_beside_its_setting(
+    administrator: User,
+) -> None:
+    data = {
+        "name": "z", "status": "paused", "trigger_type": "individual",
+        "config__individual__stock_codes": "2330\n2330.TW", "post_type": "analysis", "post_length": "medium",
+        "allocation_strategy": "round_robin", "posts_per_run": 1, "max_posts_per_day": 3, "post_times": "08:30",
+        "days_rule": "trading_days", "missed_run_policy": "skip", "missed_run_grace_minutes": 30,
+        "auto_approve_min_quality": 0.8,
+    }  # fmt: skip
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hant")
+    client.force_login(administrator)
+    with translation.override("zh-hant"):
+        html = client.post(reverse("admin:scheduling_schedule_add"), data).content.decode()
+    assert "「股票代號」有一項格式不對：2330.TW。" in html and "does not match" not in html
+    assert "2330\n2330.TW" in html  # what was typed stays
+    assert not Schedule.objects.exists()
