@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from unfold.admin import ModelAdmin
@@ -27,6 +28,7 @@ from analytics.models import (
 )
 from analytics.scoring import score_formula_activate, score_formula_create
 from analytics.services import snapshot_refresh
+from config.admin_data import data_table
 from config.admin_display import DemoColumnMixin
 from config.exceptions import ServiceError
 from kols.models import KOL, Persona
@@ -80,9 +82,13 @@ class InteractionSnapshotAdmin(DemoColumnMixin, _ReadOnly):
     show_full_result_count = False
     readonly_fields = [
         "post", "captured_at", "slot", "age_seconds", "late", "source", "likes", "comments", "shares", "saves",
-        "tips", "views", "reactions", "score", "score_formula_version", "created_by",
+        "tips", "views", "reactions_shown", "score", "score_formula_version", "created_by",
     ]  # fmt: skip
-    exclude = ["raw"]
+    exclude = ["raw", "reactions"]
+
+    @admin.display(description=gettext_lazy("reactions by type"))
+    def reactions_shown(self, obj: InteractionSnapshot) -> SafeString | str:
+        return data_table(obj.reactions)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

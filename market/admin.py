@@ -5,10 +5,12 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import formats
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
+from config.admin_data import data_table
 from config.admin_display import DemoColumnMixin
 from market.models import DailyQuote, NewsFeed, NewsItem, Stock, TradingDayOverride
 from market.news import news_fetch_feeds
@@ -105,10 +107,15 @@ class NewsItemAdmin(DemoColumnMixin, ModelAdmin):
     autocomplete_fields = ["stocks", "feed"]
     date_hierarchy = "fetched_at"
     show_full_result_count = False
-    readonly_fields = ["fetched_at", "raw"]
+    readonly_fields = ["fetched_at", "raw_shown"]
+    exclude = ["raw"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NewsItem]:
         return super().get_queryset(request).prefetch_related("stocks")
+
+    @admin.display(description=_("raw"))
+    def raw_shown(self, obj: NewsItem) -> SafeString | str:
+        return data_table(obj.raw)
 
     @admin.display(description=_("stocks"))
     def stock_codes(self, obj: NewsItem) -> str:

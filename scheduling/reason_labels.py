@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from scheduling.trigger_fields import CHOICE_LABELS, KEY_LABELS
+from scheduling.trigger_labels import CHOICE_LABELS, KEY_LABELS
 
 CODE_LABELS: dict[str, Any] = {
     # Why a trigger picked a stock.

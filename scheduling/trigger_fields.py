@@ -13,7 +13,6 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from unfold.widgets import (
     UnfoldAdminSelectWidget,
     UnfoldAdminTextareaWidget,
@@ -22,49 +21,10 @@ from unfold.widgets import (
 )
 
 from kols.forms import LinesField
-from scheduling.trigger_types import CONFIG_SCHEMAS, TriggerType
+from scheduling.trigger_labels import CHOICE_LABELS, TYPE_LABELS, key_label
+from scheduling.trigger_types import CONFIG_SCHEMAS, TriggerType, trigger_config_problems
 
-KEY_LABELS: dict[str, Any] = {
-    "stock_codes": gettext_lazy("Stock codes"),
-    "industries": gettext_lazy("Industries"),
-    "rank_by": gettext_lazy("Rank by"),
-    "lookback_days": gettext_lazy("Look back (trading days)"),
-    "limit": gettext_lazy("At most (stocks)"),
-    "threshold_pct": gettext_lazy("Threshold (%)"),
-    "ratio": gettext_lazy("Volume ratio at least"),
-    "min_change_pct": gettext_lazy("Turnover change at least (%)"),
-    "min_turnover_twd": gettext_lazy("Turnover at least (TWD)"),
-    "keywords": gettext_lazy("Keywords"),
-    "window_hours": gettext_lazy("News window (hours)"),
-    "topics": gettext_lazy("Topics"),
-    "require_news": gettext_lazy("Only with news"),
-    "price": gettext_lazy("Price range (TWD)"),
-    "change_pct": gettext_lazy("Change range (%)"),
-    "volume_ratio_min": gettext_lazy("Volume ratio at least"),
-    "market_cap_min_twd": gettext_lazy("Market cap at least (TWD)"),
-    "market_cap_max_twd": gettext_lazy("Market cap at most (TWD)"),
-    "change_pct_min": gettext_lazy("Move at least (%)"),
-    "min": gettext_lazy("from"),
-    "max": gettext_lazy("to"),
-    "include_etfs": gettext_lazy("Include ETFs"),
-}
-CHOICE_LABELS: dict[str, Any] = {
-    "change_pct": gettext_lazy("Change (%)"),
-    "turnover": gettext_lazy("Turnover"),
-    "volume_ratio": gettext_lazy("Volume ratio"),
-    "market_cap": gettext_lazy("Market cap"),
-}
-TYPE_LABELS: dict[str, Any] = {
-    "integer": gettext_lazy("whole number"),
-    "number": gettext_lazy("number"),
-    "boolean": gettext_lazy("yes or no"),
-    "string": gettext_lazy("text"),
-}
 FIELD_PREFIX = "config__"
-
-
-def key_label(name: str) -> str:
-    return str(KEY_LABELS.get(name, name))
 
 
 def _value_text(value: Any) -> str:
@@ -186,3 +146,33 @@ def all_trigger_form_fields() -> dict[str, forms.Field]:
 def trigger_field_conditions() -> dict[str, str]:
     """unfold's ``conditional_fields``: each trigger field shows only while its type is selected."""
     return {name: f"trigger_type == '{name.split('__')[1]}'" for name in all_trigger_form_fields()}
+
+
+def trigger_field_name(trigger_type: str, path: list[str]) -> str:
+    """The form field of a key path (["price", "min"] -> config__custom__price__min; list indexes dropped)."""
+    return f"{FIELD_PREFIX}{trigger_type}__{'__'.join(part for part in path if not part.isdigit())}"
+
+
+def trigger_form_clean(form: forms.BaseForm, trigger_type: str, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """The chosen type's config from ``cleaned``; each schema problem is put beside the field it names.
+
+    Required keys left empty get the field's "required" error; the rest come from the schema as sentences
+    naming the setting (trigger_types.trigger_config_problems). Problems no field shows go above the form.
+    """
+    for name in trigger_missing_keys(trigger_type, cleaned):
+        form.add_error(name, forms.Field.default_error_messages["required"])
+    config = trigger_config_from_form(trigger_type, cleaned)
+    prefix = f"{FIELD_PREFIX}{trigger_type}__"
+    if any(name.startswith(prefix) for name in form.errors):
+        return config  # a field already says what is wrong with it
+    for path, sentence in trigger_config_problems(trigger_type, config):
+        name = trigger_field_name(trigger_type, path)
+        form.add_error(name if name in form.fields else None, sentence)
+    return config
+
+
+def trigger_error_field(trigger_type: str, message: str, fields: Any) -> str | None:
+    """The field a "key: problem" message from a service is about, when the form shows that key."""
+    key = message.split(":", 1)[0].strip()
+    name = trigger_field_name(trigger_type, key.split("."))
+    return name if name in fields else None

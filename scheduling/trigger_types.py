@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from scheduling.trigger_labels import CHOICE_LABELS, TYPE_LABELS, path_label
+
 
 class TriggerType(models.TextChoices):
     INDIVIDUAL = "individual", _("Individual stocks")
@@ -158,31 +160,73 @@ def trigger_config_with_defaults(trigger_type: str, config: dict[str, Any]) -> d
     return {**defaults, **config}
 
 
-def _error_messages(error: jsonschema.ValidationError) -> list[str]:
-    """One "key: problem" line per offending key, so a reader sees the key before the problem."""
-    path = [str(part) for part in error.absolute_path]
-    instance = error.instance if isinstance(error.instance, dict) else {}
-    if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in instance]
-        return [f"{'.'.join([*path, name])}: {_('this key is required.')}" for name in missing]
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(str(name) for name in instance if name not in allowed)
-        hint = _("unknown key (allowed: %(allowed)s).") % {"allowed": ", ".join(allowed)}
-        return [f"{'.'.join([*path, name])}: {hint}" for name in unknown]
-    where = ".".join(path) or str(_("(top level)"))
-    return [f"{where}: {error.message}"]
+# jsonschema's English messages, as sentences naming the setting by its label (trigger_labels.py).
+_VALIDATOR_SENTENCES: dict[str, Any] = {
+    "minimum": _("%(label)s must be at least %(limit)s."),
+    "maximum": _("%(label)s must be at most %(limit)s."),
+    "exclusiveMinimum": _("%(label)s must be above %(limit)s."),
+    "exclusiveMaximum": _("%(label)s must be below %(limit)s."),
+    "minLength": _("Each entry of %(label)s needs at least %(limit)s characters."),
+    "maxLength": _("Each entry of %(label)s may have at most %(limit)s characters."),
+    "minItems": _("%(label)s needs at least %(limit)s entries."),
+    "maxItems": _("%(label)s takes at most %(limit)s entries."),
+    "uniqueItems": _("%(label)s lists an entry twice."),
+    "pattern": _("%(label)s has an entry in the wrong format: %(value)s."),
+}
 
 
-def validate_trigger_config(trigger_type: str, config: object) -> None:
-    """Raise a ValidationError naming the offending key when ``config`` does not fit its type's schema."""
-    schema = CONFIG_SCHEMAS.get(trigger_type)
-    if schema is None:
-        raise ValidationError({"trigger_type": _("Unknown trigger type: %(type)s") % {"type": trigger_type}})
+def _sentence(error: jsonschema.ValidationError, path: list[str]) -> str:
+    label = path_label(path) if path else str(_("The trigger settings"))
+    validator = str(error.validator)
+    if validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, str) else "value"
+        kind = TYPE_LABELS.get(expected, expected)
+        return str(_("%(label)s must be a %(type)s.")) % {"label": label, "type": kind}
+    if validator == "enum":
+        choices = "、".join(str(CHOICE_LABELS.get(value, value)) for value in error.validator_value)
+        return str(_("%(label)s must be one of %(values)s.")) % {"label": label, "values": choices}
+    if validator in _VALIDATOR_SENTENCES:
+        values = {"label": label, "limit": error.validator_value, "value": error.instance}
+        return str(_VALIDATOR_SENTENCES[validator]) % values
+    return f"{label}: {error.message}"
+
+
+def trigger_config_problems(trigger_type: str, config: object) -> list[tuple[list[str], str]]:
+    """Each way ``config`` misses its type's schema: the key path (["stock_codes", "0"]) and a sentence."""
+    schema = CONFIG_SCHEMAS[trigger_type]
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(
         validator.iter_errors(config), key=lambda error: [str(part) for part in error.absolute_path]
     )
-    if errors:
-        messages = [message for error in errors for message in _error_messages(error)]
+    problems: list[tuple[list[str], str]] = []
+    for error in errors:
+        path = [str(part) for part in error.absolute_path]
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        if error.validator == "required":
+            for name in error.validator_value:
+                if name not in instance:
+                    sentence = str(_("%(label)s is required.")) % {"label": path_label([*path, name])}
+                    problems.append(([*path, name], sentence))
+        elif error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            hint = str(_("unknown key (allowed: %(allowed)s).")) % {"allowed": ", ".join(allowed)}
+            problems.extend(
+                ([*path, str(name)], hint) for name in sorted(map(str, instance)) if name not in allowed
+            )
+        else:
+            problems.append((path, _sentence(error, path)))
+    return problems
+
+
+def validate_trigger_config(trigger_type: str, config: object) -> None:
+    """Raise a ValidationError naming the offending key when ``config`` does not fit its type's schema.
+
+    Each message is "key: sentence", the key as the API spells it and the sentence naming its label.
+    """
+    if trigger_type not in CONFIG_SCHEMAS:
+        raise ValidationError({"trigger_type": _("Unknown trigger type: %(type)s") % {"type": trigger_type}})
+    problems = trigger_config_problems(trigger_type, config)
+    if problems:
+        where = str(_("(top level)"))
+        messages = [f"{'.'.join(path) or where}: {sentence}" for path, sentence in problems]
         raise ValidationError({"trigger_config": messages})

@@ -33,7 +33,6 @@ from unfold.widgets import (
     SELECT_CLASSES,
     UnfoldAdminIntegerFieldWidget,
     UnfoldAdminSelectWidget,
-    UnfoldAdminTextareaWidget,
 )
 
 from config.exceptions import ConflictError, ServiceError
@@ -45,8 +44,15 @@ from scheduling.allocation import AllocationResult, kols_allocate
 from scheduling.generation import generation_item
 from scheduling.models import Schedule
 from scheduling.reason_labels import reason_text, reasons_text
-from scheduling.trigger_fields import describe_key, key_label
-from scheduling.trigger_types import CONFIG_SCHEMAS, TriggerType
+from scheduling.trigger_fields import (
+    all_trigger_form_fields,
+    trigger_error_field,
+    trigger_field_name,
+    trigger_form_clean,
+    trigger_form_fields,
+    trigger_initial,
+)
+from scheduling.trigger_types import TriggerType
 from scheduling.triggers import TriggerConfigError, TriggerResult, trigger_evaluate
 from scheduling.triggers.config import trigger_config_clean
 
@@ -174,7 +180,7 @@ def workbench_initial(schedule: Schedule) -> dict[str, Any]:
     """A schedule's trigger, active pool and post settings, as the workbench's starting point."""
     return {
         "trigger_type": schedule.trigger_type,
-        "config": json.dumps(schedule.trigger_config, ensure_ascii=False, indent=2),
+        **trigger_initial(schedule.trigger_type, schedule.trigger_config),
         "kols": schedule.kol_pool.filter(status=KOL.Status.ACTIVE),
         "strategy": schedule.allocation_strategy,
         "max_drafts": schedule.posts_per_run,
@@ -216,37 +222,11 @@ def workbench_display(preview: WorkbenchPreview) -> dict[str, Any]:
     }
 
 
-def trigger_config_help() -> list[dict[str, Any]]:
-    """Each trigger type's documented config (from CONFIG_SCHEMAS): its keys and the raw schema."""
-    helps = []
-    for value, label in TriggerType.choices:
-        schema = CONFIG_SCHEMAS[value]
-        required = set(schema.get("required", []))
-        helps.append(
-            {
-                "type": value,
-                "label": label,
-                "config_keys": [
-                    {
-                        "name": name,
-                        "label": key_label(name),
-                        "required": name in required,
-                        "text": describe_key(spec),
-                    }
-                    for name, spec in schema["properties"].items()
-                ],
-                "schema": json.dumps(schema, indent=2, ensure_ascii=False),
-            }
-        )
-    return helps
-
-
 # --- The admin page's form -----------------------------------------------------------------------------
 
 # Where a service's error about a field belongs on the workbench form.
 WORKBENCH_FIELDS = {
     "trigger_type": "trigger_type",
-    "trigger_config": "config",
     "allocation_strategy": "strategy",
     "post_type": "post_type",
     "length": "length",
@@ -272,6 +252,10 @@ class KOLPicker(AutocompleteSelectMultiple):
         return reverse(f"{self.admin_site.name}:scheduling_schedule_workbench_kols")
 
 
+def _error_count(form: forms.Form) -> int:
+    return sum(len(errors) for errors in form.errors.values())
+
+
 class WorkbenchForm(forms.Form):
     """Any trigger on any pool of active KOLs; the hidden seed and fingerprint come from the preview."""
 
@@ -280,13 +264,6 @@ class WorkbenchForm(forms.Form):
         choices=TriggerType.choices,
         initial=TriggerType.TOP_GAINERS,
         widget=UnfoldAdminSelectWidget,
-    )
-    config = forms.CharField(
-        label=gettext_lazy("Trigger config (JSON)"),
-        required=False,
-        initial='{"limit": 5}',
-        widget=UnfoldAdminTextareaWidget(attrs={"rows": 6, "spellcheck": "false"}),
-        help_text=gettext_lazy("A JSON object; the keys the chosen trigger accepts are listed below."),
     )
     as_of = forms.DateField(
         label=gettext_lazy("As of (trading day)"),
@@ -314,6 +291,8 @@ class WorkbenchForm(forms.Form):
 
     def __init__(self, *args: Any, admin_site: AdminSite, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields.update(all_trigger_form_fields())
+        self.fields[trigger_field_name(TriggerType.TOP_GAINERS, ["limit"])].initial = 5
         # Built per form: the picker searches through this admin site, the cap follows the settings.
         picker = KOLPicker(
             Schedule._meta.get_field("kol_pool"), admin_site, attrs={"class": " ".join(SELECT_CLASSES)}
@@ -335,33 +314,39 @@ class WorkbenchForm(forms.Form):
             widget=UnfoldAdminIntegerFieldWidget,
         )
 
-    def clean_config(self) -> dict[str, Any]:
-        try:
-            config = json.loads(self.cleaned_data["config"].strip() or "{}")
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(_("This is not valid JSON: %(error)s") % {"error": error}) from error
-        if not isinstance(config, dict):
-            raise forms.ValidationError(_('The config must be a JSON object, for example {"limit": 5}.'))
-        return config
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if "trigger_type" in data and "config" in data:
-            try:
-                trigger_config_clean(data["trigger_type"], data["config"])
-            except TriggerConfigError as error:
-                self.add_service_error(error)
+        trigger_type = data.get("trigger_type")
+        if trigger_type:
+            # The chosen type's settings only; each problem stands beside the setting it names.
+            before = _error_count(self)
+            data["config"] = trigger_form_clean(self, trigger_type, data)
+            if _error_count(self) == before:
+                try:
+                    trigger_config_clean(trigger_type, data["config"])
+                except TriggerConfigError as error:
+                    self.add_service_error(error)
         return data
 
+    def trigger_fields(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Each trigger type with its settings' fields, for the page to show the chosen type's only."""
+        return [(value, [self[name] for name in trigger_form_fields(value)]) for value in TriggerType.values]
+
     def add_service_error(self, error: ServiceError) -> None:
-        """A service's errors beside the fields they name; the rest above the form."""
-        placed = {
-            WORKBENCH_FIELDS[name]: problems
-            for name, problems in error.fields.items()
-            if name in WORKBENCH_FIELDS
-        }
-        for field, problems in placed.items():
-            self.add_error(field, problems)
+        """A service's errors beside the fields they name; the rest above the form.
+
+        A trigger setting's problem ("stock_codes: 9999") goes beside that setting's field.
+        """
+        placed = False
+        trigger_type = self.cleaned_data.get("trigger_type", "")
+        for name, problems in error.fields.items():
+            for problem in problems:
+                field = WORKBENCH_FIELDS.get(name)
+                if name == "trigger_config":
+                    field = trigger_error_field(trigger_type, problem, self.fields) or "trigger_type"
+                if field is not None:
+                    self.add_error(field, problem)
+                    placed = True
         if not placed:
             self.add_error(None, error.message)
 

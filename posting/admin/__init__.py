@@ -11,10 +11,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
+from config.admin_data import data_table
 from config.admin_display import DemoColumnMixin
 from config.exceptions import ServiceError
 from posting.admin import stance as _stance_admin  # noqa: F401  (registers the stance ledger)
@@ -300,7 +302,7 @@ class PublicationAdmin(DemoColumnMixin, ModelAdmin):
         "finished_at",
         "platform_post_id",
         "platform_post_url",
-        "request_payload",
+        "request_payload_shown",
         "last_http_status",
         "last_error",
         "note",
@@ -308,6 +310,12 @@ class PublicationAdmin(DemoColumnMixin, ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+    exclude = ["request_payload"]
+
+    @admin.display(description=_("request"))
+    def request_payload_shown(self, obj: Publication) -> SafeString | str:
+        return data_table(obj.request_payload)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Publication]:
         # The list and the page never need the account's credentials: they are not even decrypted.

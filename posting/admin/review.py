@@ -69,6 +69,12 @@ BULK_ACTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# What the post page shows beside the post, read with it in one query.
+POST_PAGE_RELATED = (
+    "kol", "stock", "approved_by", "text_edited_by", "batch", "regenerated_from", "persona_version"
+)  # fmt: skip
+
+
 class PostReviewAdmin(ModelAdmin):
     list_display = [
         "title",
@@ -391,19 +397,7 @@ class PostReviewAdmin(ModelAdmin):
         return None if pk is None else self._page_queryset(request).filter(pk=pk).first()
 
     def _page_queryset(self, request: HttpRequest) -> QuerySet[Post]:
-        return posts_with_dry_run(
-            super()
-            .get_queryset(request)
-            .select_related(
-                "kol",
-                "stock",
-                "approved_by",
-                "text_edited_by",
-                "batch",
-                "regenerated_from",
-                "persona_version",
-            )
-        )
+        return posts_with_dry_run(super().get_queryset(request).select_related(*POST_PAGE_RELATED))
 
     @staticmethod
     def _uuid_or_none(value: str) -> uuid.UUID | None:

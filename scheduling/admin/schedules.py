@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -35,12 +34,10 @@ from scheduling.models import Schedule, ScheduleRun
 from scheduling.selectors import schedule_preview, schedules_with_today
 from scheduling.trigger_fields import (
     all_trigger_form_fields,
-    trigger_config_from_form,
     trigger_field_conditions,
+    trigger_form_clean,
     trigger_initial,
-    trigger_missing_keys,
 )
-from scheduling.trigger_types import validate_trigger_config
 from scheduling.workbench import (
     ActiveKOLAutocomplete,
 )
@@ -68,15 +65,8 @@ class ScheduleForm(forms.ModelForm):
         cleaned = super().clean() or {}
         trigger_type = cleaned.get("trigger_type")
         if trigger_type:
-            for name in trigger_missing_keys(trigger_type, cleaned):
-                self.add_error(name, forms.Field.default_error_messages["required"])
-            config = trigger_config_from_form(trigger_type, cleaned)
-            try:
-                validate_trigger_config(trigger_type, config)
-            except ValidationError as error:
-                for message in error.message_dict.get("trigger_config", error.messages):
-                    self.add_error(None, message)
-            cleaned["trigger_config"] = config
+            # Only the chosen type's fields count; a problem stands beside the setting it names.
+            cleaned["trigger_config"] = trigger_form_clean(self, trigger_type, cleaned)
         if cleaned.get("status") == Schedule.Status.ACTIVE and not cleaned.get("kol_pool"):
             self.add_error("kol_pool", _("Add at least one KOL to the pool before activating the schedule."))
         return cleaned

@@ -23,7 +23,6 @@ from scheduling.models import Schedule
 from scheduling.workbench import (
     WorkbenchForm,
     WorkbenchPreview,
-    trigger_config_help,
     workbench_display,
     workbench_generate,
     workbench_initial,
@@ -71,7 +70,6 @@ class TriggerWorkbenchMixin:
             "media": self.media + form.media,
             "preview": workbench_display(preview) if preview else None,
             "can_generate": request.user.has_perm(START_PERMISSION),
-            "config_help": trigger_config_help(),
             "selected_type": form["trigger_type"].value(),
         }
         return TemplateResponse(request, "admin/scheduling/schedule/workbench.html", context)

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from scheduling.trigger_labels import key_label
 from scheduling.trigger_types import TriggerType, trigger_config_with_defaults, validate_trigger_config
 from scheduling.triggers.errors import TriggerConfigError
 
@@ -52,7 +53,8 @@ def _check_custom(config: dict[str, Any]) -> None:
     if not any(config.get(key) not in (None, {}) for key in _CUSTOM_CRITERIA):
         raise _fail(
             "(top level)",
-            _("give at least one criterion: %(keys)s.") % {"keys": ", ".join(_CUSTOM_CRITERIA)},
+            _("give at least one criterion: %(keys)s.")
+            % {"keys": "、".join(map(key_label, _CUSTOM_CRITERIA))},
         )
     for key in ("price", "change_pct"):
         bounds = config.get(key) or {}

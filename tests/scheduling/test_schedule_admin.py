@@ -287,6 +287,50 @@ def test_the_run_history_takes_the_same_queries_for_3_or_30_runs(
         assert client.get(RUNS).status_code == 200
 
 
+def test_a_run_page_shows_its_outcome_as_zh_hant_tables_not_json(administrator: User) -> None:
+    schedule = active_schedule(MONDAY_0900)
+    draft = PostFactory()
+    stock = {"id": 1, "code": "2330", "name": "台積電", "industry": "半導體業", "market": "TWSE"}
+    run = _run(
+        schedule,
+        "2026-11-23T14:30+08:00",
+        "succeeded",
+        finished_at=taipei(2026, 11, 23, 14, 31).replace(microsecond=123456),
+        candidates=[
+            {
+                "rank": 1, "key": "stock:2330", "stock": stock, "topic": None, "score": 5.123456,
+                "summary": "漲 5.12%", "reasons": [{"code": "ranked_by", "rank_by": "change_pct"}],
+            }
+        ],
+        trigger_excluded={"suspended": 2},
+        assignments=[
+            {"rank": 1, "candidate": "stock:2330", "kol": {"id": 1, "nickname": "阿明", "persona": "p"},
+             "reasons": [{"code": "strategy"}]}
+        ],
+        allocation_skipped=[
+            {"rank": 2, "candidate": "stock:2317", "code": "no_kol", "message": "沒有 KOL 可寫",
+             "blocked": [{"kol_id": 1, "kol": "阿明", "code": "hourly_cap", "count": 2, "cap": 2}]}
+        ],
+        review={
+            "approved": [],
+            "kept": [{"post": str(draft.pk), "code": "quality_below_minimum", "quality": 0.5, "minimum": 0.8}],
+        },
+    )  # fmt: skip
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hant")
+    client.force_login(administrator)
+    with translation.override("zh-hant"):
+        html = client.get(reverse("admin:scheduling_schedulerun_change", args=[run.pk])).content.decode()
+    assert html.count('<table class="kol-table">') == 5
+    assert "2330 台積電" in html and "5.12" in html and "5.123456" not in html
+    assert "排名入選" in html  # the reason in words
+    assert "暫停交易" in html and "阿明" in html and "已達每小時上限" in html
+    assert "2317" in html and "沒有 KOL 可寫" in html
+    assert reverse("admin:posting_post_change", args=[draft.pk]) in html and "品質" in html
+    assert "2026-11-23 14:31" in html and "123456" not in html
+    for raw in ("{&#x27;", "{&quot;", "&quot;code&quot;", "&#x27;code&#x27;", '"code":'):
+        assert raw not in html
+
+
 def test_post_times_and_trigger_settings_are_plain_inputs_and_bad_ones_keep_what_was_typed(
     administrator: User,
 ) -> None:
@@ -304,3 +348,22 @@ def test_post_times_and_trigger_settings_are_plain_inputs_and_bad_ones_keep_what
     schedule = Schedule.objects.get(name="y")
     assert schedule.post_times == ["08:30", "13:45"]
     assert schedule.trigger_config == {"keywords": ["台積電", "法說會"]}
+
+
+def test_a_schema_problem_on_the_schedule_form_is_a_zh_hant_sentence_beside_its_setting(
+    administrator: User,
+) -> None:
+    data = {
+        "name": "z", "status": "paused", "trigger_type": "individual",
+        "config__individual__stock_codes": "2330\n2330.TW", "post_type": "analysis", "post_length": "medium",
+        "allocation_strategy": "round_robin", "posts_per_run": 1, "max_posts_per_day": 3, "post_times": "08:30",
+        "days_rule": "trading_days", "missed_run_policy": "skip", "missed_run_grace_minutes": 30,
+        "auto_approve_min_quality": 0.8,
+    }  # fmt: skip
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hant")
+    client.force_login(administrator)
+    with translation.override("zh-hant"):
+        html = client.post(reverse("admin:scheduling_schedule_add"), data).content.decode()
+    assert "「股票代號」有一項格式不對：2330.TW。" in html and "does not match" not in html
+    assert "2330\n2330.TW" in html  # what was typed stays
+    assert not Schedule.objects.exists()

@@ -93,7 +93,7 @@ def test_a_missing_required_config_key_is_named(api_as: Any, administrator: User
         URL, _body(trigger_type="individual", trigger_config={}), format="json"
     )
     assert response.status_code == 400
-    assert response.json()["error"]["fields"]["trigger_config"] == ["stock_codes: this key is required."]
+    assert response.json()["error"]["fields"]["trigger_config"] == ["stock_codes: Stock codes is required."]
 
 
 def test_the_custom_trigger_checks_its_ranges_too(api_as: Any, administrator: User) -> None:

@@ -114,10 +114,33 @@ def test_a_bad_config_is_refused_before_any_query(django_assert_num_queries: Any
 def test_the_model_validator_names_a_missing_key() -> None:
     with pytest.raises(ValidationError) as error:
         validate_trigger_config("macro", {})
-    assert error.value.message_dict == {"trigger_config": ["topics: this key is required."]}
+    assert error.value.message_dict == {"trigger_config": ["topics: Topics is required."]}
 
 
 def test_the_intraday_config_is_validated_before_the_refusal() -> None:
     with pytest.raises(TriggerConfigError) as error:
         trigger_evaluate(trigger_type="intraday", config={"change_pct_min": -1})
     assert "change_pct_min" in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("trigger_type", "config", "sentence"),
+    [
+        ("limit_up", {"threshold_pct": "high"}, "「門檻（%）」必須是數字。"),
+        ("limit_up", {"threshold_pct": 0.5}, "「門檻（%）」不可小於 1。"),
+        ("limit_up", {"threshold_pct": 11}, "「門檻（%）」不可大於 10。"),
+        ("news", {"keywords": ["x" * 101]}, "「關鍵字」每一項最多 100 個字元。"),
+        ("individual", {"stock_codes": ["2330.TW"]}, "「股票代號」有一項格式不對：2330.TW。"),
+        ("individual", {"stock_codes": [str(1000 + n) for n in range(201)]}, "「股票代號」最多 200 項。"),
+        ("sector", {"industries": ["半導體業"], "rank_by": "pe"}, "「排序依據」必須是"),
+        ("macro", {}, "「主題」為必填。"),
+    ],
+)
+def test_schema_problems_are_zh_hant_sentences_naming_the_setting(
+    trigger_type: str, config: dict[str, Any], sentence: str
+) -> None:
+    with translation.override("zh-hant"), pytest.raises(ValidationError) as error:
+        validate_trigger_config(trigger_type, config)
+    messages = error.value.message_dict["trigger_config"]
+    assert any(sentence in message for message in messages), messages
+    assert not any("is not" in message or "does not" in message for message in messages)

@@ -33,7 +33,7 @@ def _client(user: User) -> Client:
 def _form(pool: list[KOL], **fields: Any) -> dict[str, Any]:
     return {
         "trigger_type": "top_gainers",
-        "config": '{"limit": 3}',
+        "config__top_gainers__limit": "3",
         "as_of": "",
         "kols": [kol.pk for kol in pool],
         "strategy": "round_robin",
@@ -109,8 +109,10 @@ def test_the_page_renders_with_each_triggers_config_keys_and_is_linked_from_the_
     response = client.get(URL)
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'name="config"' in html and 'name="kols"' in html and 'name="_preview"' in html
-    assert 'data-trigger-type="limit_up"' in html and "threshold_pct" in html  # every type's keys
+    assert 'name="config__top_gainers__limit"' in html and 'name="kols"' in html and 'name="_preview"' in html
+    # Every type's settings are fields; only the chosen type's are visible, and no JSON box.
+    assert 'data-trigger-type="limit_up" hidden' in html and 'name="config__limit_up__threshold_pct"' in html
+    assert 'name="config"' not in html and "JSON" not in html
     assert 'name="_generate"' not in html  # only after a preview
     assert reverse("admin:scheduling_schedule_workbench") == URL
     assert URL in client.get(reverse("admin:scheduling_schedule_changelist")).content.decode()
@@ -124,7 +126,7 @@ def test_a_schedule_opens_the_workbench_with_its_trigger_and_active_pool(adminis
     redirect = client.get(reverse("admin:scheduling_schedule_workbench_detail", args=[schedule.pk]))
     assert redirect.status_code == 302 and redirect["Location"] == f"{URL}?schedule={schedule.pk}"
     html = client.get(redirect["Location"]).content.decode()
-    assert '<option value="limit_up" selected>' in html and "&quot;limit&quot;: 4" in html
+    assert '<option value="limit_up" selected>' in html and 'name="config__limit_up__limit" value="4"' in html
     picker = _field(html, "kols")
     assert f'<option value="{pool[0].pk}" selected>' in picker and f'value="{pool[1].pk}"' not in picker
 
@@ -171,20 +173,44 @@ def test_preview_lists_what_the_trigger_left_out_and_why(administrator: User) ->
     assert "2454" in _table(html, "workbench-excluded")
 
 
-def test_a_bad_config_key_is_a_form_error_naming_the_key(administrator: User) -> None:
+def test_a_value_out_of_range_is_a_zh_hant_error_beside_the_setting_and_keeps_the_input(
+    administrator: User,
+) -> None:
     market_day()
     client = _client(administrator)
-    html = _preview(
-        client, _form(kols(1), trigger_type="limit_up", config='{"threshold_pct": 9.5, "bogus": 1}')
-    )
-    assert "bogus: unknown key" in _field(html, "config")
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hant"
+    data = _form(kols(1), trigger_type="limit_up", config__limit_up__threshold_pct="99")
+    data["config__limit_up__limit"] = "4"
+    html = _preview(client, data)
+    assert "10" in _field(html, "config__limit_up__threshold_pct") and "確認" in html
+    assert 'name="config__limit_up__threshold_pct" value="99"' in html
+    assert 'name="config__limit_up__limit" value="4"' in html
+    assert '<option value="limit_up" selected>' in html and 'data-trigger-type="limit_up">' in html
     assert 'id="workbench-preview"' not in html and 'name="_generate"' not in html
     assert _nothing_written()
 
 
-def test_config_that_is_not_a_json_object_is_a_form_error(administrator: User) -> None:
-    html = _preview(_client(administrator), _form(kols(1), config="[1, 2]"))
-    assert "must be a JSON object" in html and 'id="workbench-preview"' not in html
+def test_text_in_a_number_setting_is_a_form_error(administrator: User) -> None:
+    html = _preview(_client(administrator), _form(kols(1), config__top_gainers__limit="five"))
+    assert "whole number" in _field(html, "config__top_gainers__limit")
+    assert 'value="five"' in html and 'id="workbench-preview"' not in html
+
+
+def test_a_schema_only_problem_is_a_zh_hant_sentence_naming_the_setting(administrator: User) -> None:
+    client = _client(administrator)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hant"
+    data = _form(kols(1), trigger_type="individual", config__individual__stock_codes="2330\nabc")
+    html = _preview(client, data)
+    error = _field(html, "config__individual__stock_codes")
+    assert "股票代號" in error and "abc" in error and "does not match" not in error
+    assert "2330\nabc" in html  # the textarea keeps what was typed
+    assert _nothing_written()
+
+
+def test_a_required_setting_left_empty_is_a_form_error(administrator: User) -> None:
+    html = _preview(_client(administrator), _form(kols(1), trigger_type="individual"))
+    assert "required" in _field(html, "config__individual__stock_codes")
+    assert 'id="workbench-preview"' not in html
 
 
 def test_missing_market_data_is_a_clear_message_not_an_error_page(administrator: User) -> None:
@@ -196,9 +222,9 @@ def test_missing_market_data_is_a_clear_message_not_an_error_page(administrator:
 
 def test_an_unknown_stock_code_is_named_beside_the_config(administrator: User) -> None:
     market_day()
-    config = '{"stock_codes": ["2330", "9999"]}'
-    html = _preview(_client(administrator), _form(kols(1), trigger_type="individual", config=config))
-    assert "9999" in _field(html, "config")
+    data = _form(kols(1), trigger_type="individual", config__individual__stock_codes="2330\n9999")
+    html = _preview(_client(administrator), data)
+    assert "9999" in _field(html, "config__individual__stock_codes")
 
 
 def test_user_content_is_escaped(administrator: User) -> None:
