@@ -9,10 +9,11 @@ from django.test import Client
 from django.urls import reverse
 
 from kols.models import KOL, Playbook
-from scheduling.models import Schedule
+from scheduling import tasks
+from scheduling.models import Schedule, ScheduleRun
 from scheduling.services import schedule_save
 from scheduling.slots import schedule_post_times
-from tests.scheduling.schedule_setup import active_schedule, kols, taipei
+from tests.scheduling.schedule_setup import active_schedule, kols, market_day, taipei
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +92,18 @@ def test_the_admin_form_offers_the_choice_in_zh_hant_and_saving_it_runs_at_the_b
     schedule = Schedule.objects.get(name="最佳時段")
     assert schedule.use_best_hours and schedule.post_times == ["08:30"]
     assert schedule.next_run_at == taipei(2026, 11, 23, 11, 0)
+
+
+def test_the_dispatcher_runs_an_opted_in_schedule_at_the_best_hours_and_moves_to_the_next_one() -> None:
+    market_day()
+    pool = kols(2)
+    playbook(pool[0], [10, 13])
+    schedule = active_schedule(taipei(2026, 11, 23, 8, 0), pool=pool, use_best_hours=True, posts_per_run=1)
+    assert schedule.next_run_at == taipei(2026, 11, 23, 10, 0)
+    with time_machine.travel(taipei(2026, 11, 23, 10, 0, 5), tick=False):
+        tasks.dispatch_due_schedules()
+    assert list(ScheduleRun.objects.filter(schedule=schedule).values_list("slot", flat=True)) == [
+        "2026-11-23T10:00+08:00"
+    ]
+    schedule.refresh_from_db()
+    assert schedule.next_run_at == taipei(2026, 11, 23, 13, 0)
