@@ -34,7 +34,14 @@ from config.exceptions import ConflictError
 from scheduling.models import Schedule, ScheduleRun
 from scheduling.runs import TAIPEI, run_execute, run_record, run_summary, schedule_note_run
 from scheduling.services import scheduler_is_paused
-from scheduling.slots import is_run_day, manual_slot_key, slot_key, slot_next, slots_between
+from scheduling.slots import (
+    is_run_day,
+    manual_slot_key,
+    schedule_post_times,
+    slot_key,
+    slot_next,
+    slots_between,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +98,9 @@ def slot_plan(schedule: Schedule, now: dt.datetime) -> SlotPlan:
     # Re-check the day at run time: a typhoon closure may have been entered since next_run_at was set.
     if not is_run_day(schedule.days_rule, timezone.localtime(expected, TAIPEI).date()):
         plan.skips.append(_not_a_run_day(expected))
-    due = slots_between(post_times=schedule.post_times, days_rule=schedule.days_rule, start=expected, end=now)
+    due = slots_between(
+        post_times=schedule_post_times(schedule), days_rule=schedule.days_rule, start=expected, end=now
+    )
     if not due:
         return plan
     on_time_limit = dt.timedelta(minutes=settings.SCHEDULING_ON_TIME_MINUTES)
@@ -191,7 +200,7 @@ def schedule_dispatch(*, schedule_id: int, now: dt.datetime | None = None) -> li
             return []
         plan = slot_plan(schedule, now)
         schedule.next_run_at = slot_next(
-            post_times=schedule.post_times, days_rule=schedule.days_rule, after=now
+            post_times=schedule_post_times(schedule), days_rule=schedule.days_rule, after=now
         )
         Schedule.objects.filter(pk=schedule.pk).update(next_run_at=schedule.next_run_at)
         runs = _skips_record(schedule, plan.skips, now)

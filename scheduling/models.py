@@ -66,6 +66,14 @@ class Schedule(models.Model):
     days_rule = models.CharField(
         _("days"), max_length=20, choices=DaysRule.choices, default=DaysRule.TRADING_DAYS
     )
+    use_best_hours = models.BooleanField(
+        _("use the KOLs' best hours"),
+        default=False,
+        help_text=_(
+            "Run at the best hours of the active playbooks of the KOLs in the pool instead of the post "
+            "times; the post times still apply when no KOL has an active playbook with best hours."
+        ),
+    )
     posts_per_run = models.PositiveSmallIntegerField(
         _("posts per run"), default=3, validators=[MinValueValidator(1), MaxValueValidator(200)]
     )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from config.exceptions import ServiceError
 from kols.models import KOL
 from scheduling.models import Schedule, SchedulerState
-from scheduling.slots import slot_next
+from scheduling.slots import schedule_post_times, slot_next
 
 # What a person may change; counters, last run and next run belong to the services.
 EDITABLE_FIELDS = [
@@ -29,6 +29,7 @@ EDITABLE_FIELDS = [
     "allocation_strategy",
     "post_times",
     "days_rule",
+    "use_best_hours",
     "posts_per_run",
     "max_posts_per_day",
     "post_type",
@@ -40,7 +41,7 @@ EDITABLE_FIELDS = [
     "auto_approve_min_quality",
     "status",
 ]
-_TIMING_FIELDS = ("post_times", "days_rule", "status")
+_TIMING_FIELDS = ("post_times", "days_rule", "use_best_hours", "status")
 
 
 class ScheduleInvalid(ServiceError):
@@ -65,12 +66,16 @@ def _require_pool(schedule: Schedule, pool: list[KOL] | None) -> None:
         raise ScheduleInvalid(message, fields={"kol_pool": [message]})
 
 
-def schedule_next_run(schedule: Schedule, *, now: dt.datetime | None = None) -> dt.datetime | None:
+def schedule_next_run(
+    schedule: Schedule, *, now: dt.datetime | None = None, pool: list[KOL] | None = None
+) -> dt.datetime | None:
     """The next post time after ``now`` for an active schedule; None for a paused one."""
     if schedule.status != Schedule.Status.ACTIVE:
         return None
     return slot_next(
-        post_times=schedule.post_times, days_rule=schedule.days_rule, after=now or timezone.now()
+        post_times=schedule_post_times(schedule, pool=pool),
+        days_rule=schedule.days_rule,
+        after=now or timezone.now(),
     )
 
 
@@ -78,6 +83,8 @@ def _keeps_next_run(schedule: Schedule, before: dict[str, Any] | None) -> bool:
     """An edit that leaves the timing alone keeps a pending post time (even one due this minute)."""
     if before is None or before["next_run_at"] is None:
         return False
+    if schedule.use_best_hours:
+        return False  # the pool or its playbooks may have changed the hours
     return all(before[name] == getattr(schedule, name) for name in _TIMING_FIELDS)
 
 
@@ -102,7 +109,7 @@ def schedule_save(
                 .first()
             )
         if not _keeps_next_run(schedule, before):
-            schedule.next_run_at = schedule_next_run(schedule, now=now)
+            schedule.next_run_at = schedule_next_run(schedule, now=now, pool=pool_list)
         elif before is not None:
             schedule.next_run_at = before["next_run_at"]
         if before is None:

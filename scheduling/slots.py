@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.exceptions import ServiceError
+from kols.models import KOL, Playbook
 from market.calendar import trading_days
 from scheduling.models import Schedule
 
@@ -32,6 +33,30 @@ class SlotError(ServiceError):
 def post_times_parse(post_times: Sequence[str]) -> list[dt.time]:
     """The schedule's "HH:MM" strings as times, earliest first."""
     return sorted(dt.time(int(text[:2]), int(text[3:5])) for text in post_times)
+
+
+def schedule_post_times(schedule: Schedule, *, pool: Sequence[KOL] | None = None) -> list[str]:
+    """The times a schedule runs at (HH:MM): its own post times, or, when it opts in to best hours, the
+    best hours of its pool's active playbooks (falling back to its own times when none has any).
+
+    ``pool`` is the pool about to be saved (a person's edit); otherwise the stored pool is read.
+    """
+    if not schedule.use_best_hours:
+        return list(schedule.post_times)
+    playbooks = Playbook.objects.filter(status=Playbook.Status.ACTIVE)
+    if pool is not None:
+        playbooks = playbooks.filter(kol__in=[kol.pk for kol in pool])
+    elif schedule.pk:
+        playbooks = playbooks.filter(kol__schedules=schedule)
+    else:
+        return list(schedule.post_times)
+    hours = {
+        hour
+        for best in playbooks.values_list("best_hours", flat=True)
+        for hour in (best if isinstance(best, list) else [])
+        if isinstance(hour, int) and not isinstance(hour, bool) and 0 <= hour <= 23
+    }
+    return [f"{hour:02d}:00" for hour in sorted(hours)] or list(schedule.post_times)
 
 
 def run_days(days_rule: str, start: dt.date, end: dt.date) -> list[dt.date]:

@@ -102,7 +102,7 @@ def _row(
 def _counts(rows: Any, top_q: Q) -> list[tuple[str, Any, int, int]]:
     """(feature, value, posts, posts in the top) for every value of every feature.
 
-    PostgreSQL does it in one scan (GROUPING SETS); elsewhere one GROUP BY per feature.
+    PostgreSQL does it in one scan (GROUPING SETS over COMBINED_SETS); elsewhere one GROUP BY per feature.
     """
     if connection.vendor == "postgresql":
         return _counts_grouping_sets(rows, top_q)
@@ -118,27 +118,44 @@ def _counts(rows: Any, top_q: Q) -> list[tuple[str, Any, int, int]]:
     return counts
 
 
+# Fields counted together in one grouping set on PostgreSQL (few combined values each, several are
+# nearly determined by another: a KOL's persona and style), then summed per field in Python: exact
+# counts with 4 hash tables per row instead of 19.
+COMBINED_SETS: tuple[tuple[str, ...], ...] = (
+    ("kol_id", "persona", "content_style", "prompt_version", "llm_model", "generator"),
+    ("post_type", "trigger_type", "industry", "market_cap"),
+    ("hour", "weekday", "ends_with_question", "has_news"),
+    ("title_length", "body_length", "emoji", "stance", "edited"),
+)
+
+
 def _counts_grouping_sets(rows: Any, top_q: Q) -> list[tuple[str, Any, int, int]]:
     fields = [feature.field for feature in FEATURES]
+    assert sorted(fields) == sorted(field for group in COMBINED_SETS for field in group)
     inner = rows.order_by().annotate(
         is_top=Case(When(top_q, then=Value(1)), default=Value(0), output_field=IntegerField())
     )
     sql, params = inner.values(*fields, "is_top").query.sql_with_params()
     columns = ", ".join(f'"{field}"' for field in fields)
     flags = ", ".join(f'GROUPING("{field}")' for field in fields)
-    sets = ", ".join(f'("{field}")' for field in fields)
+    sets = ", ".join("(" + ", ".join(f'"{field}"' for field in group) + ")" for group in COMBINED_SETS)
     # Only our own column names are interpolated; every value travels as a parameter.
     query = (
         f"SELECT {columns}, {flags}, COUNT(*), SUM(is_top) FROM ({sql}) AS scoped "  # noqa: S608
         f"GROUP BY GROUPING SETS ({sets})"
     )
     width = len(fields)
-    counts = []
+    totals: dict[tuple[int, Any], list[int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         for record in cursor.fetchall():
-            index = list(record[width : 2 * width]).index(0)  # the one feature this row groups by
-            counts.append((FEATURES[index].name, record[index], int(record[-2]), int(record[-1] or 0)))
+            n, top = int(record[-2]), int(record[-1] or 0)
+            for index in range(width):
+                if record[width + index] == 0:  # a field of the set this row groups by
+                    counted = totals.setdefault((index, record[index]), [0, 0])
+                    counted[0] += n
+                    counted[1] += top
+    counts = [(FEATURES[index].name, value, n, top) for (index, value), (n, top) in totals.items()]
     counts.sort(key=lambda item: (FEATURE_ORDER[item[0]], item[1] is None, str(item[1])))
     return counts
 

@@ -129,7 +129,15 @@ class ScheduleAdmin(DemoColumnMixin, TriggerWorkbenchMixin, ModelAdmin):
         ),
         (
             gettext_lazy("When"),
-            {"fields": ["post_times", "days_rule", "missed_run_policy", "missed_run_grace_minutes"]},
+            {
+                "fields": [
+                    "post_times",
+                    "use_best_hours",
+                    "days_rule",
+                    "missed_run_policy",
+                    "missed_run_grace_minutes",
+                ]
+            },
         ),
         (
             gettext_lazy("Review and publishing"),
