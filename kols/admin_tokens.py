@@ -28,13 +28,26 @@ class ApiTokenForm(forms.Form):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(ModelAdmin):
-    list_display = ["name", "user", "created", "expiry", "is_expired"]
+    list_display = ["name", "owner", "created_at", "expires_at", "is_expired"]
     list_select_related = ["user"]
     list_filter = ["user"]
     search_fields = ["name", "user__username"]
-    # Nothing of the token: no digest, no key prefix.
-    fields = ["name", "user", "created", "expiry"]
+    # Nothing of the token: no digest, no key prefix. knox's own field names are untranslated, so the
+    # columns are ours.
+    fields = ["name", "owner", "created_at", "expires_at"]
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("owner"), ordering="user__username")
+    def owner(self, obj: ApiToken) -> str:
+        return obj.user.get_username()
+
+    @admin.display(description=gettext_lazy("created"), ordering="created")
+    def created_at(self, obj: ApiToken) -> str:
+        return timezone.localtime(obj.created).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description=gettext_lazy("expires"), ordering="expiry")
+    def expires_at(self, obj: ApiToken) -> str:
+        return timezone.localtime(obj.expiry).strftime("%Y-%m-%d %H:%M") if obj.expiry else "—"
 
     @admin.display(description=gettext_lazy("expired"), boolean=True)
     def is_expired(self, obj: ApiToken) -> bool:
@@ -53,6 +66,8 @@ class ApiTokenAdmin(ModelAdmin):
             initial={"days": settings.API_TOKEN_TTL_DAYS},
         )
         form.fields["user"] = self.formfield_for_dbfield(ApiToken._meta.get_field("user"), request)
+        if form.fields["user"] is not None:
+            form.fields["user"].label = gettext_lazy("owner")
         form.order_fields(["user", "name", "days"])
         created: dict[str, Any] = {}
         if request.method == "POST" and form.is_valid():

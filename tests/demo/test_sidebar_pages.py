@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from config.navigation import sidebar_navigation
+from kols.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ EMPTY_LIST = ("No results found", 'id="getting-started"')
 def test_after_make_demo_every_sidebar_page_shows_something(demo_world: dict[str, int]) -> None:
     call_command("setup_periodic_tasks", verbosity=0)
     user = User.objects.create_superuser("admin", "admin@example.com", "pw")
-    Token.objects.create(user=user)
+    api_token_create(user=user, name="每日報表")
     client = Client()
     client.force_login(user)
     links = [str(item["link"]) for group in sidebar_navigation() for item in group["items"]]
