@@ -43,10 +43,13 @@ def _view(kind: str, serializer: type[Serializer[Any]], summary: str) -> type[An
     schema = extend_schema(parameters=[ScopeSerializer], responses=serializer, summary=summary)
 
     class View(AnalysisView):
-        pass
+        # A get of its own: extend_schema marks the function it decorates, so sharing AnalysisView.get
+        # would give every analysis the last one's response schema.
+        @schema
+        def get(self, request: Request) -> Response:
+            return super().get(request)
 
     View.kind = kind
-    View.get = schema(View.get)  # type: ignore[method-assign]
     View.__name__ = View.__qualname__ = "".join(part.title() for part in kind.split("_")) + "View"
     return View
 

@@ -89,3 +89,20 @@ def test_dates_in_the_response_are_iso(api_as: Any, writer: User) -> None:
     scored(3)
     body = api_as(writer).get(f"/api/analytics/leaderboard/?{PERIOD}").json()
     assert dt.date.fromisoformat(body["weeks"][0]["week"]) == dt.date(2026, 3, 2)
+
+
+def test_each_analysis_documents_its_own_response_schema(api_as: Any, writer: User) -> None:
+    schema = api_as(writer).get("/api/schema/?format=json").json()
+    refs = {
+        path: schema["paths"][f"/api/analytics/{path}/"]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for path in ("top-features", "best-times", "leaderboard", "editor-effort", "learning-lift")
+    }
+    assert refs == {
+        "top-features": "TopFeatures",
+        "best-times": "BestTimes",
+        "leaderboard": "Leaderboard",
+        "editor-effort": "EditorEffort",
+        "learning-lift": "LearningLift",
+    }
