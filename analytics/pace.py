@@ -15,22 +15,10 @@ from typing import Any
 
 from django.conf import settings
 
+from config.ratelimit import gcra_script
+
 logger = logging.getLogger(__name__)
 
-_GCRA = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-if tat - now > tolerance then
-  return tostring(tat - tolerance - now)
-end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
-return '0'
-"""
 
 _local_lock = threading.Lock()
 _local_tat: dict[str, float] = {}
@@ -45,14 +33,6 @@ def _interval_and_tolerance() -> tuple[float, float]:
     return interval, interval * (settings.INTERACTION_READ_BURST - 1)
 
 
-@lru_cache(maxsize=2)
-def _script(url: str) -> Any:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-    return client.register_script(_GCRA)
-
-
 def read_wait(*, platform: str) -> float:
     """Take one read from the platform's bucket: 0.0 when taken, else the seconds until one is free."""
     interval, tolerance = _interval_and_tolerance()
@@ -61,7 +41,7 @@ def read_wait(*, platform: str) -> float:
     import redis
 
     try:
-        answer = _script(settings.REDIS_URL)(
+        answer = gcra_script(settings.REDIS_URL)(
             keys=[read_key(platform)], args=[repr(interval), repr(tolerance)]
         )
     except redis.RedisError:

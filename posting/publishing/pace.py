@@ -24,14 +24,13 @@ import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.ratelimit import gcra_script
 from kols.models import KOL, PlatformAccount
 from posting.models import Backend, PlatformRate, Publication
 from posting.models import PublicationStatus as S
@@ -203,34 +202,10 @@ def _reserve(publication: Publication, slot: dt.datetime) -> dt.datetime:
 
 # --- Platform-wide ----------------------------------------------------------------------------------
 
-# GCRA: allow when the theoretical arrival time is at most (burst - 1) intervals ahead of now.
-_GCRA = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-if tat - now > tolerance then
-  return tostring(tat - tolerance - now)
-end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
-return '0'
-"""
-
 
 def _interval_and_tolerance() -> tuple[float, float]:
     interval = 60.0 / settings.PUBLISH_PLATFORM_RATE_PER_MINUTE
     return interval, interval * (settings.PUBLISH_PLATFORM_BURST - 1)
-
-
-@lru_cache(maxsize=2)
-def _gcra_script(url: str) -> Any:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-    return client.register_script(_GCRA)
 
 
 def platform_key(platform: str) -> str:
@@ -254,7 +229,7 @@ def _redis_wait(backend: str) -> float:
     import redis
 
     interval, tolerance = _interval_and_tolerance()
-    script = _gcra_script(settings.REDIS_URL)
+    script = gcra_script(settings.REDIS_URL)
     try:
         answer = script(keys=[platform_key(backend)], args=[repr(interval), repr(tolerance)])
     except redis.RedisError:
