@@ -426,8 +426,8 @@ def test_a_finlab_error_that_quotes_the_key_is_reported_without_it(
 
 
 def test_the_backfill_service_keeps_the_months_before_a_failure_and_says_how_far_it_got(master: None) -> None:
+    from market.backfill import BackfillError, quotes_backfill
     from market.providers import FinLabHistory
-    from market.quotes import BackfillError, quotes_backfill
 
     index = pd.DatetimeIndex(pd.to_datetime(["2025-10-31", "2025-11-03"]), name="date")
     prices = pd.DataFrame([[11.0], [12.5]], index=index, columns=["2330"])

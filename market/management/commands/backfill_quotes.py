@@ -1,6 +1,6 @@
 """``manage.py backfill_quotes --source finlab --from 2024-01-01 [--to 2024-12-31] [--overwrite]``.
 
-Parses the range, then calls ``market.quotes.quotes_backfill`` (month by month, one transaction per
+Parses the range, then calls ``market.backfill.quotes_backfill`` (month by month, one transaction per
 month; rows already stored are kept unless ``--overwrite``) and reports what was stored and skipped.
 """
 
@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from market import calendar
+from market.backfill import BackfillError, BackfillResult, quotes_backfill
 from market.clients.finlab import DatasetReader, finlab_reader
 from market.clients.http import MarketDataError
 from market.providers import FinLabHistory
-from market.quotes import BackfillError, BackfillResult, QuoteStoreError, quotes_backfill
+from market.quotes import QuoteStoreError
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CODES_SHOWN = 10

@@ -4,7 +4,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from market.quotes import QuoteImportError, QuoteStoreError, quotes_import_csv
+from market.quote_import import QuoteImportError, quotes_import_csv
+from market.quotes import QuoteStoreError
 
 
 class Command(BaseCommand):
