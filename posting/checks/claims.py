@@ -21,7 +21,7 @@ from market.models import Stock
 from posting.checks.grounding import as_number, grounding_severity, latest_quote, limit_prices
 from posting.checks.numbers import prepare
 from posting.checks.stocks import StockDirectory
-from posting.checks.text import fold_pattern
+from posting.checks.text import clause_bounds, fold_pattern
 from posting.checks.types import Field, Finding
 
 # Big moves: 「大漲」 on a 0.5% day is not grounded either.
@@ -146,17 +146,6 @@ _CONDITIONAL = _p(
     r"希望|期待|才會|就會|將會|恐|準備|隨時|有機會|離|距離|還差|差一點|差點|一度|盤中|早盤|午盤|尾盤前|開盤|\?|？|嗎"
 )
 _NEGATED = _p(r"(沒有|沒|未|不是|並非|不會|無|不算|稱不上|談不上|非)[^，。]{0,3}$")
-_CLAUSE_BREAKS = "。！？!?；;\n，,、：:"
-
-
-def _clause(text: str, start: int, end: int) -> tuple[int, int]:
-    left = start
-    while left > 0 and text[left - 1] not in _CLAUSE_BREAKS:
-        left -= 1
-    right = end
-    while right < len(text) and text[right] not in _CLAUSE_BREAKS:
-        right += 1
-    return left, right
 
 
 @dataclass(frozen=True)
@@ -190,7 +179,7 @@ def _subjects(texts: Mapping[Field, str], stock: Stock | None, directory: StockD
 
 
 def _skipped(text: str, start: int, end: int, subjects: _Subjects) -> bool:
-    left, right = _clause(text, start, end)
+    left, right = clause_bounds(text, start, end)
     clause, before = text[left:right], text[left:start]
     for own in subjects.own:
         # The post's own name says nothing about the subject: 「國泰臺灣加權正2今天上漲」 is about the ETF,
