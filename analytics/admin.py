@@ -10,7 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from unfold.admin import ModelAdmin
@@ -171,7 +173,7 @@ class ScoreFormulaAdmin(ModelAdmin):
     """Administrators add a new version (never edit one); the new one becomes active and rescores."""
 
     form = ScoreFormulaForm
-    list_display = ["version", "is_active", "formula", "created_by", "created_at"]
+    list_display = ["version", "is_active", "formula", "rescoring", "created_by", "created_at"]
     list_select_related = ["created_by"]
     actions = ["activate_selected"]
 
@@ -179,11 +181,34 @@ class ScoreFormulaAdmin(ModelAdmin):
     def formula(self, obj: ScoreFormula) -> str:
         return obj.describe()
 
+    @admin.display(description=gettext_lazy("scores"))
+    def rescoring(self, obj: ScoreFormula) -> str:
+        if obj.rescored_at is not None:
+            return _("all recomputed at %(at)s") % {
+                "at": date_format(localtime(obj.rescored_at), "Y-m-d H:i")
+            }
+        if obj.is_active:
+            return _("being recomputed in the background")
+        return "—"
+
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def response_add(
+        self, request: HttpRequest, obj: ScoreFormula, post_url_continue: str | None = None
+    ) -> Any:
+        self.message_user(
+            request,
+            _(
+                "Version %(version)s is active. Every score is being recomputed with it in the background;"
+                " the list shows when that is done."
+            )
+            % {"version": obj.version},
+        )
+        return HttpResponseRedirect(reverse("admin:analytics_scoreformula_changelist"))
 
     def save_model(self, request: HttpRequest, obj: ScoreFormula, form: Any, change: bool) -> None:
         weights = {name: form.cleaned_data[f"{name}_weight"] for name in ScoreFormula.WEIGHTS}
@@ -194,7 +219,7 @@ class ScoreFormulaAdmin(ModelAdmin):
         return bool(request.user.has_perm("analytics.add_scoreformula"))
 
     @admin.action(
-        description=gettext_lazy("Make the selected version active (rescores everything)"),
+        description=gettext_lazy("Make the selected version active (every score is recomputed)"),
         permissions=["activate"],
     )
     def activate_selected(self, request: HttpRequest, queryset: QuerySet[ScoreFormula]) -> None:
@@ -203,7 +228,12 @@ class ScoreFormulaAdmin(ModelAdmin):
             return
         formula = score_formula_activate(formula=queryset.get())
         self.message_user(
-            request, _("Version %(version)s is active; scores recomputed.") % {"version": formula.version}
+            request,
+            _(
+                "Version %(version)s is active. Every score is being recomputed with it in the background;"
+                " the list shows when that is done."
+            )
+            % {"version": formula.version},
         )
 
 

@@ -171,6 +171,12 @@ class ScoreFormula(models.Model):
     )
     tips_weight = models.DecimalField(_("tips weight"), max_digits=6, decimal_places=2, default=Decimal("0"))
     is_active = models.BooleanField(_("active"), default=False)
+    rescored_at = models.DateTimeField(
+        _("rescored"),
+        null=True,
+        blank=True,
+        help_text=_("When every stored score was recomputed with this version; empty while that runs."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(

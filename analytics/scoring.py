@@ -3,6 +3,10 @@
 score = Σ weight × metric over likes, comments, shares, saves, tips; a metric the platform does not
 provide (empty) adds nothing. Every score records the formula version that made it. The 24 h slot's
 score is copied to ``Post.score_24h`` with its late flag and version.
+
+A new or re-activated version recomputes every stored score in the background, never inside the request
+that made it active: a queued task (analytics.recompute_scores), and the daily analyses job as its
+sweeper. ``ScoreFormula.rescored_at`` stays empty until every score is the active version's.
 """
 
 from __future__ import annotations
@@ -11,12 +15,24 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Round
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.models import InteractionSnapshot, ScoreFormula
 from analytics.slots import SCORED_SLOT
 from config.exceptions import ServiceError
+from config.queue import task_enqueue_on_commit
 from posting.models import Post
 
 
@@ -25,7 +41,12 @@ def formula_active() -> ScoreFormula:
     if formula is None and not ScoreFormula.objects.exists():
         # The designed default (PLATFORMS.md, "Interaction score"), as migration 0003 also creates it.
         formula, _created = ScoreFormula.objects.get_or_create(
-            version=1, defaults={"is_active": True, "notes": "The designed default score."}
+            version=1,
+            defaults={
+                "is_active": True,
+                "notes": "The designed default score.",
+                "rescored_at": timezone.now(),
+            },
         )
     if formula is None:
         raise ServiceError(_("No score formula is active: activate one in the admin."), code="no_formula")
@@ -53,7 +74,8 @@ def post_score_apply(*, snapshot: InteractionSnapshot) -> None:
 
 
 def score_formula_create(*, weights: dict[str, Decimal], notes: str = "", by: Any = None) -> ScoreFormula:
-    """A new version with these weights; it becomes the active one and every score is recomputed with it."""
+    """A new version with these weights; it becomes the active one and every score is recomputed with it
+    in the background (analytics.recompute_scores, queued when this commits)."""
     with transaction.atomic():
         # Serialise concurrent creations on the active row so versions stay unique and one stays active.
         list(ScoreFormula.objects.select_for_update().filter(is_active=True))
@@ -66,37 +88,103 @@ def score_formula_create(*, weights: dict[str, Decimal], notes: str = "", by: An
             created_by=by if getattr(by, "pk", None) else None,
             **{f"{name}_weight": weights[name] for name in ScoreFormula.WEIGHTS},
         )
-    scores_recompute(formula=formula)
+        task_enqueue_on_commit(RECOMPUTE_TASK, args=(formula.pk,))
     return formula
 
 
 def score_formula_activate(*, formula: ScoreFormula) -> ScoreFormula:
-    """Make an older version active again, and recompute every score with it."""
+    """Make an older version active again; every score is recomputed with it in the background."""
     with transaction.atomic():
+        list(ScoreFormula.objects.select_for_update().filter(is_active=True))
         ScoreFormula.objects.filter(is_active=True).exclude(pk=formula.pk).update(is_active=False)
-        ScoreFormula.objects.filter(pk=formula.pk).update(is_active=True)
+        # Its scores are not all its own any more: the recompute sets rescored_at again when they are.
+        ScoreFormula.objects.filter(pk=formula.pk).update(is_active=True, rescored_at=None)
+        task_enqueue_on_commit(RECOMPUTE_TASK, args=(formula.pk,))
     formula.refresh_from_db()
-    scores_recompute(formula=formula)
     return formula
 
 
-_CHUNK = 2000
+RECOMPUTE_TASK = "analytics.recompute_scores"
+# Snapshots per UPDATE: one short transaction each, so collection keeps writing while a recompute runs.
+_CHUNK = 20_000
+# A snapshot scored with the old version by a collector that read the formula before the switch is
+# caught by the next pass; a pass that changes nothing ends the recompute.
+_MAX_PASSES = 3
+
+
+def _score_expression(formula: ScoreFormula) -> Any:
+    """score_of in SQL: Σ weight × metric, an empty metric adding nothing, to two decimals."""
+    terms = [
+        Coalesce(F(name), Value(0)) * Value(getattr(formula, f"{name}_weight"), output_field=DecimalField())
+        for name in ScoreFormula.WEIGHTS
+    ]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return Round(ExpressionWrapper(total, output_field=DecimalField(max_digits=12, decimal_places=2)), 2)
+
+
+def _still_active(formula: ScoreFormula) -> bool:
+    return ScoreFormula.objects.filter(pk=formula.pk, is_active=True).exists()
+
+
+def _recompute_pass(formula: ScoreFormula, expression: Any) -> int | None:
+    """One pass over every snapshot by id range; the number rescored, or None when the formula stopped
+    being the active one (a later activation's recompute owns the scores now)."""
+    bounds = InteractionSnapshot.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return 0
+    changed = 0
+    low = bounds["low"] - 1
+    while low < bounds["high"]:
+        if not _still_active(formula):
+            return None
+        high = low + _CHUNK
+        stale = InteractionSnapshot.objects.filter(pk__gt=low, pk__lte=high).exclude(
+            score_formula_version=formula.version
+        )
+        with transaction.atomic():
+            changed += stale.update(score=expression, score_formula_version=formula.version)
+            scored = InteractionSnapshot.objects.filter(pk__gt=low, pk__lte=high, slot=SCORED_SLOT)
+            Post.objects.filter(pk__in=Subquery(scored.values("post_id"))).exclude(
+                score_formula_version=formula.version
+            ).update(
+                score_24h=Subquery(
+                    InteractionSnapshot.objects.filter(post_id=OuterRef("pk"), slot=SCORED_SLOT).values(
+                        "score"
+                    )[:1]
+                ),
+                score_formula_version=formula.version,
+            )
+        low = high
+    return changed
 
 
 def scores_recompute(*, formula: ScoreFormula) -> int:
-    """Every snapshot's score (and every post's 24 h score) with ``formula``; the number of snapshots."""
+    """Every snapshot's score (and every post's 24 h score) with ``formula``, in set-based UPDATEs by id
+    range; the number of snapshots rescored. Stops as soon as ``formula`` is no longer the active one.
+    Marks the version rescored when a pass finds nothing left to change."""
+    expression = _score_expression(formula)
     done = 0
-    last = 0
-    while True:
-        chunk = list(InteractionSnapshot.objects.filter(pk__gt=last).order_by("pk")[:_CHUNK])
-        if not chunk:
+    for _pass in range(_MAX_PASSES):
+        changed = _recompute_pass(formula, expression)
+        if changed is None:
             return done
-        with transaction.atomic():
-            for snapshot in chunk:
-                snapshot.score = score_of(formula=formula, counts=snapshot)
-                snapshot.score_formula_version = formula.version
-            InteractionSnapshot.objects.bulk_update(chunk, ["score", "score_formula_version"])
-            for snapshot in chunk:
-                post_score_apply(snapshot=snapshot)
-        done += len(chunk)
-        last = chunk[-1].pk
+        done += changed
+        if changed == 0:
+            ScoreFormula.objects.filter(pk=formula.pk, is_active=True).update(rescored_at=timezone.now())
+            return done
+    return done
+
+
+def scores_recompute_queued(*, formula_id: int) -> int:
+    """What the queued task does: recompute with that version if it is still the active one."""
+    formula = ScoreFormula.objects.filter(pk=formula_id, is_active=True).first()
+    return scores_recompute(formula=formula) if formula is not None else 0
+
+
+def scores_recompute_pending() -> int:
+    """The sweeper: finish the active version's recompute if it never ran or died (a broker outage when
+    it was queued, a worker killed); the number of snapshots rescored."""
+    formula = ScoreFormula.objects.filter(is_active=True, rescored_at__isnull=True).first()
+    return scores_recompute(formula=formula) if formula is not None else 0

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from analytics.analysis.services import analyses_refresh, playbooks_propose
 from analytics.collection import snapshots_collect, snapshots_dispatch
+from analytics.scoring import scores_recompute_queued
 from analytics.services import kol_snapshots_take
 
 # Collectors work for at most this long, inside the task's limits.
@@ -35,6 +36,12 @@ def collect_snapshots() -> dict[str, Any]:
 @shared_task(name="analytics.take_kol_snapshots", soft_time_limit=600, time_limit=660)
 def take_kol_snapshots() -> dict[str, int]:
     return {"taken": kol_snapshots_take()}
+
+
+# Queued when a score formula version becomes active; the daily analyses job finishes one that never ran.
+@shared_task(name="analytics.recompute_scores", soft_time_limit=3600, time_limit=3660)
+def recompute_scores(formula_id: int) -> dict[str, int]:
+    return {"rescored": scores_recompute_queued(formula_id=formula_id)}
 
 
 @shared_task(name="analytics.refresh_analyses", soft_time_limit=1800, time_limit=1860)

@@ -15,6 +15,7 @@ from analytics.analysis.suggestions import suggestions
 from analytics.analysis.top import findings, top_features
 from analytics.features import post_features_refresh
 from analytics.models import AnalysisResult
+from analytics.scoring import scores_recompute_pending
 from kols.models import KOL
 from kols.playbooks import playbook_propose
 
@@ -33,7 +34,9 @@ def analysis_store(*, kind: str, scope: Scope) -> AnalysisResult:
 
 
 def analyses_refresh(*, today: dt.date | None = None) -> dict[str, int]:
-    """The daily job: new feature rows, then every analysis of the default period, stored."""
+    """The daily job: a score recompute that never finished, new feature rows, then every analysis of
+    the default period, stored."""
+    rescored = scores_recompute_pending()
     written = post_features_refresh()
     scope = Scope.default(today=today)
     for kind in ANALYSES:
@@ -41,7 +44,7 @@ def analyses_refresh(*, today: dt.date | None = None) -> dict[str, int]:
     # Results of other periods and filters are computed on demand; old ones are not worth keeping.
     cutoff = timezone.now() - dt.timedelta(days=settings.ANALYTICS_PERIOD_DAYS)
     deleted, _rows = AnalysisResult.objects.filter(computed_at__lt=cutoff).delete()
-    return {"features_written": written, "analyses": len(ANALYSES), "deleted": deleted}
+    return {"rescored": rescored, "features_written": written, "analyses": len(ANALYSES), "deleted": deleted}
 
 
 def _best_hours_from_findings(rows: list[dict[str, Any]], grid: dict[str, Any]) -> list[int]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from analytics.inputs import snapshots_import
 from analytics.models import InteractionSnapshot, KOLSnapshot, ScoreFormula
+from analytics.tasks import recompute_scores
 from posting.models import Backend
 from tests.analytics.support import published_post
 
@@ -100,8 +101,8 @@ def test_the_kol_page_shows_totals_and_the_follower_trend(administrator: User) -
     assert "1,300" in html and 'data-type="line"' in html
 
 
-def test_an_administrator_adds_a_score_formula_version_and_everything_is_rescored(
-    administrator: User,
+def test_an_administrator_adds_a_score_formula_version_and_everything_is_rescored_in_the_background(
+    administrator: User, django_capture_on_commit_callbacks: Any
 ) -> None:
     post = published_post(at=timezone.now() - dt.timedelta(days=2))
     _series(post, [24])
@@ -113,15 +114,26 @@ def test_an_administrator_adds_a_score_formula_version_and_everything_is_rescore
         "tips_weight": "1",
         "notes": "留言更重要",
     }
+    client = _client(administrator)
 
-    response = _client(administrator).post(reverse("admin:analytics_scoreformula_add"), data)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(reverse("admin:analytics_scoreformula_add"), data, follow=True)
 
-    assert response.status_code == 302
+    assert response.redirect_chain[-1][0] == reverse("admin:analytics_scoreformula_changelist")
+    assert "being recomputed with it in the background" in response.content.decode()
+    assert len(queued) == 1
     active = ScoreFormula.objects.get(is_active=True)
-    assert active.version == 2
+    assert (active.version, active.rescored_at) == (2, None)
+    assert ScoreFormula.objects.get(version=1).is_active is False
+    post.refresh_from_db()
+    assert post.score_24h == Decimal("84.00")  # the request changed no score
+
+    assert recompute_scores(active.pk) == {"rescored": 1}
+
     post.refresh_from_db()
     assert (post.score_24h, post.score_formula_version) == (Decimal("120.00"), 2)
-    assert ScoreFormula.objects.get(version=1).is_active is False
+    listing = client.get(reverse("admin:analytics_scoreformula_changelist")).content.decode()
+    assert "all recomputed at" in listing
 
 
 def test_a_reviewer_cannot_add_a_score_formula(reviewer: User) -> None:
