@@ -249,7 +249,10 @@ class PostFeatures(models.Model):
     post = models.OneToOneField(
         Post, on_delete=models.CASCADE, primary_key=True, related_name="features", verbose_name=_("post")
     )
-    kol = models.ForeignKey("kols.KOL", on_delete=models.CASCADE, related_name="+", verbose_name=_("KOL"))
+    # Indexed by features_kol_scores_idx, which leads with kol_id (it serves the foreign key too).
+    kol = models.ForeignKey(
+        "kols.KOL", on_delete=models.CASCADE, related_name="+", verbose_name=_("KOL"), db_index=False
+    )
     persona = models.CharField(_("persona"), max_length=20, blank=True)
     content_style = models.CharField(_("content style"), max_length=200, blank=True)
     post_type = models.CharField(_("post type"), max_length=30, blank=True)
@@ -286,6 +289,13 @@ class PostFeatures(models.Model):
             models.Index(fields=["published_at"], name="features_published_idx"),
             # The exact top 20%: the k-th post by score (ties by post id) is read from this index.
             models.Index(fields=["-score", "post_id"], name="features_score_idx"),
+            # Per-KOL figures (the leaderboard's medians, a dashboard filtered to one KOL) read only this
+            # index: PostgreSQL walks it in KOL order with no heap access. With the plain kol_id index it
+            # fetched every row at random for the median's ordered input: 1.8-2.2 s at 1M posts.
+            models.Index(
+                fields=["kol", "published_at", "score", "is_demo", "dry_run", "score_late"],
+                name="features_kol_scores_idx",
+            ),
         ]
 
     def __str__(self) -> str:
