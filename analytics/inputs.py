@@ -33,11 +33,9 @@ class InvalidInput(ServiceError):
     status_code = 400
 
 
-class SnapshotRowSerializer(serializers.Serializer[dict[str, Any]]):
-    """One snapshot as entered: the counts at one moment. Absent metrics stay empty (not zero)."""
+class CountsSerializer(serializers.Serializer[dict[str, Any]]):
+    """The counts of one reading as entered (a row, an upload, a push): absent metrics stay empty, not zero."""
 
-    post = serializers.UUIDField(help_text=_("The post's id."))
-    captured_at = serializers.DateTimeField(help_text=_("When the counts were read (with a time zone)."))
     likes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     comments = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     shares = serializers.IntegerField(min_value=0, required=False, allow_null=True)
@@ -45,6 +43,13 @@ class SnapshotRowSerializer(serializers.Serializer[dict[str, Any]]):
     tips = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     views = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     reactions = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False)
+
+
+class SnapshotRowSerializer(CountsSerializer):
+    """One snapshot as entered: the counts at one moment."""
+
+    post = serializers.UUIDField(help_text=_("The post's id."))
+    captured_at = serializers.DateTimeField(help_text=_("When the counts were read (with a time zone)."))
     slot = serializers.ChoiceField(
         choices=[],
         required=False,

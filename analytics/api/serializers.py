@@ -5,7 +5,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from analytics.inputs import SnapshotRowSerializer
+from analytics.inputs import CountsSerializer, SnapshotRowSerializer
 from analytics.models import InteractionSnapshot
 from analytics.selectors import GROUPS
 from kols.models import Persona
@@ -68,16 +68,9 @@ class StatsRowSerializer(serializers.Serializer[Any]):
     late_24h = serializers.IntegerField()
 
 
-class PushSerializer(serializers.Serializer[Any]):
+class PushSerializer(CountsSerializer):
     """What the webhook platform pushes (signed like our publishing webhook)."""
 
     post_id = serializers.UUIDField(required=False)
     platform_post_id = serializers.CharField(required=False)
     captured_at = serializers.DateTimeField(required=False)
-    likes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    comments = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    shares = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    saves = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    tips = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    views = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    reactions = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False)
