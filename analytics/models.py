@@ -171,6 +171,7 @@ class ScoreFormula(models.Model):
     )
     tips_weight = models.DecimalField(_("tips weight"), max_digits=6, decimal_places=2, default=Decimal("0"))
     is_active = models.BooleanField(_("active"), default=False)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
     rescored_at = models.DateTimeField(
         _("rescored"),
         null=True,

@@ -11,6 +11,7 @@ sweeper. ``ScoreFormula.rescored_at`` stays empty until every score is the activ
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +85,7 @@ def score_formula_create(*, weights: dict[str, Decimal], notes: str = "", by: An
         formula = ScoreFormula.objects.create(
             version=version,
             is_active=True,
+            activated_at=timezone.now(),
             notes=notes,
             created_by=by if getattr(by, "pk", None) else None,
             **{f"{name}_weight": weights[name] for name in ScoreFormula.WEIGHTS},
@@ -98,7 +100,9 @@ def score_formula_activate(*, formula: ScoreFormula) -> ScoreFormula:
         list(ScoreFormula.objects.select_for_update().filter(is_active=True))
         ScoreFormula.objects.filter(is_active=True).exclude(pk=formula.pk).update(is_active=False)
         # Its scores are not all its own any more: the recompute sets rescored_at again when they are.
-        ScoreFormula.objects.filter(pk=formula.pk).update(is_active=True, rescored_at=None)
+        ScoreFormula.objects.filter(pk=formula.pk).update(
+            is_active=True, activated_at=timezone.now(), rescored_at=None
+        )
         task_enqueue_on_commit(RECOMPUTE_TASK, args=(formula.pk,))
     formula.refresh_from_db()
     return formula
@@ -110,6 +114,10 @@ _CHUNK = 20_000
 # A snapshot scored with the old version by a collector that read the formula before the switch is
 # caught by the next pass; a pass that changes nothing ends the recompute.
 _MAX_PASSES = 3
+# A collector loop reads the active formula once and holds it for at most this long (it is the hard time
+# limit of analytics.collect_snapshots). A recompute only calls its version done after a pass that began
+# this long after the activation: until then an old-version snapshot may still arrive.
+FORMULA_HELD_SECONDS = 90
 
 
 def _score_expression(formula: ScoreFormula) -> Any:
@@ -160,27 +168,43 @@ def _recompute_pass(formula: ScoreFormula, expression: Any) -> int | None:
     return changed
 
 
+def _settled_at(formula: ScoreFormula) -> Any:
+    """From when no collector can still hold an older version than ``formula``."""
+    return (formula.activated_at or formula.created_at) + dt.timedelta(seconds=FORMULA_HELD_SECONDS)
+
+
 def scores_recompute(*, formula: ScoreFormula) -> int:
     """Every snapshot's score (and every post's 24 h score) with ``formula``, in set-based UPDATEs by id
     range; the number of snapshots rescored. Stops as soon as ``formula`` is no longer the active one.
-    Marks the version rescored when a pass finds nothing left to change."""
+    Marks the version rescored when a pass that began after the collectors let go of the older version
+    (``FORMULA_HELD_SECONDS``) finds nothing left to change."""
     expression = _score_expression(formula)
     done = 0
     for _pass in range(_MAX_PASSES):
+        began = timezone.now()
         changed = _recompute_pass(formula, expression)
         if changed is None:
             return done
         done += changed
         if changed == 0:
-            ScoreFormula.objects.filter(pk=formula.pk, is_active=True).update(rescored_at=timezone.now())
+            if began >= _settled_at(formula):
+                ScoreFormula.objects.filter(pk=formula.pk, is_active=True).update(rescored_at=timezone.now())
             return done
     return done
 
 
 def scores_recompute_queued(*, formula_id: int) -> int:
-    """What the queued task does: recompute with that version if it is still the active one."""
+    """What the queued task does: recompute with that version if it is still the active one, and queue
+    itself again for the pass that can call the version done if this one began too early for that."""
     formula = ScoreFormula.objects.filter(pk=formula_id, is_active=True).first()
-    return scores_recompute(formula=formula) if formula is not None else 0
+    if formula is None:
+        return 0
+    done = scores_recompute(formula=formula)
+    formula.refresh_from_db(fields=["is_active", "rescored_at"])
+    if formula.is_active and formula.rescored_at is None:
+        wait = (_settled_at(formula) - timezone.now()).total_seconds()
+        task_enqueue_on_commit(RECOMPUTE_TASK, args=(formula.pk,), countdown=max(wait, 0) + 1)
+    return done
 
 
 def scores_recompute_pending() -> int:

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from analytics.analysis.services import analyses_refresh, playbooks_propose
 from analytics.collection import snapshots_collect, snapshots_dispatch
-from analytics.scoring import scores_recompute_queued
+from analytics.scoring import FORMULA_HELD_SECONDS, scores_recompute_queued
 from analytics.services import kol_snapshots_take
 
 # Collectors work for at most this long, inside the task's limits.
@@ -22,7 +22,10 @@ def dispatch_snapshots() -> dict[str, int]:
     return {"planned": result.planned, "workers": result.workers}
 
 
-@shared_task(name="analytics.collect_snapshots", soft_time_limit=80, time_limit=90, expires=55)
+# A loop holds the active score formula for its whole run: FORMULA_HELD_SECONDS is this hard limit.
+@shared_task(
+    name="analytics.collect_snapshots", soft_time_limit=80, time_limit=FORMULA_HELD_SECONDS, expires=55
+)
 def collect_snapshots() -> dict[str, Any]:
     result = snapshots_collect(budget_seconds=COLLECT_BUDGET_SECONDS)
     return {

@@ -6,7 +6,9 @@ from django.db.models import F
 
 def mark_existing_rescored(apps, schema_editor):
     """Versions made before this migration rescored every score inside the request that made them active."""
-    apps.get_model("analytics", "ScoreFormula").objects.update(rescored_at=F("created_at"))
+    apps.get_model("analytics", "ScoreFormula").objects.update(
+        activated_at=F("created_at"), rescored_at=F("created_at")
+    )
 
 
 class Migration(migrations.Migration):
@@ -16,6 +18,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='scoreformula',
+            name='activated_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='activated'),
+        ),
         migrations.AddField(
             model_name='scoreformula',
             name='rescored_at',

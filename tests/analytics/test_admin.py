@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -133,6 +134,10 @@ def test_an_administrator_adds_a_score_formula_version_and_everything_is_rescore
     post.refresh_from_db()
     assert (post.score_24h, post.score_formula_version) == (Decimal("120.00"), 2)
     listing = client.get(reverse("admin:analytics_scoreformula_changelist")).content.decode()
+    assert "being recomputed in the background" in listing  # until collectors let go of version 1
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=False):
+        assert recompute_scores(active.pk) == {"rescored": 0}
+        listing = client.get(reverse("admin:analytics_scoreformula_changelist")).content.decode()
     assert "all recomputed at" in listing
 
 
