@@ -46,6 +46,7 @@ def formula_active() -> ScoreFormula:
             defaults={
                 "is_active": True,
                 "notes": "The designed default score.",
+                "activated_at": timezone.now(),
                 "rescored_at": timezone.now(),
             },
         )
