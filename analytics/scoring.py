@@ -20,17 +20,18 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    FloatField,
     Max,
     Min,
     OuterRef,
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.models import InteractionSnapshot, ScoreFormula
+from analytics.models import InteractionSnapshot, PostFeatures, ScoreFormula
 from analytics.slots import SCORED_SLOT
 from config.exceptions import ServiceError
 from config.queue import task_enqueue_on_commit
@@ -154,19 +155,29 @@ def _recompute_pass(formula: ScoreFormula, expression: Any) -> int | None:
         )
         with transaction.atomic():
             changed += stale.update(score=expression, score_formula_version=formula.version)
-            scored = InteractionSnapshot.objects.filter(pk__gt=low, pk__lte=high, slot=SCORED_SLOT)
-            Post.objects.filter(pk__in=Subquery(scored.values("post_id"))).exclude(
-                score_formula_version=formula.version
-            ).update(
-                score_24h=Subquery(
-                    InteractionSnapshot.objects.filter(post_id=OuterRef("pk"), slot=SCORED_SLOT).values(
-                        "score"
-                    )[:1]
-                ),
-                score_formula_version=formula.version,
-            )
+            _posts_rescore(formula, low, high)
         low = high
     return changed
+
+
+def _scored_snapshot_score(post_field: str) -> Subquery:
+    return Subquery(
+        InteractionSnapshot.objects.filter(post_id=OuterRef(post_field), slot=SCORED_SLOT).values("score")[:1]
+    )
+
+
+def _posts_rescore(formula: ScoreFormula, low: int, high: int) -> None:
+    """The 24 h score of the posts whose 24 h snapshot is in (low, high], and of their feature rows: the
+    analyses then compare posts by one version's scores as soon as the recompute is done, and the daily
+    feature refresh (which rebuilds a row whose score changed) has nothing to rebuild."""
+    scored = InteractionSnapshot.objects.filter(pk__gt=low, pk__lte=high, slot=SCORED_SLOT)
+    stale = Post.objects.filter(pk__in=Subquery(scored.values("post_id"))).exclude(
+        score_formula_version=formula.version
+    )
+    PostFeatures.objects.filter(post_id__in=Subquery(stale.values("pk"))).update(
+        score=Cast(_scored_snapshot_score("post_id"), FloatField())
+    )
+    stale.update(score_24h=_scored_snapshot_score("pk"), score_formula_version=formula.version)
 
 
 def _settled_at(formula: ScoreFormula) -> Any:

@@ -18,7 +18,8 @@ from analytics import scoring
 from analytics.analysis.services import analyses_refresh
 from analytics.clients import Counts
 from analytics.collection import snapshot_record
-from analytics.models import InteractionSnapshot
+from analytics.features import post_features_refresh
+from analytics.models import InteractionSnapshot, PostFeatures
 from analytics.scoring import (
     FORMULA_HELD_SECONDS,
     RECOMPUTE_TASK,
@@ -120,6 +121,17 @@ def test_the_recompute_gives_every_snapshot_and_post_the_score_the_formula_gives
         assert scores_recompute(formula=formula) == 0
     formula.refresh_from_db()
     assert formula.rescored_at is not None
+
+
+def test_the_recompute_gives_the_feature_rows_the_new_score_so_the_daily_refresh_rebuilds_none() -> None:
+    post = _post_with_series()
+    assert post_features_refresh() == 1
+    formula = score_formula_create(weights=COMMENTS_COUNT_MORE)
+
+    scores_recompute(formula=formula)
+
+    assert PostFeatures.objects.get(post=post).score == 126.25
+    assert post_features_refresh() == 0
 
 
 def test_the_recompute_walks_the_table_in_chunks_and_a_second_run_changes_nothing(
