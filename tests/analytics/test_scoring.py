@@ -19,7 +19,7 @@ from analytics.analysis.services import analyses_refresh
 from analytics.clients import Counts
 from analytics.collection import snapshot_record
 from analytics.features import post_features_refresh
-from analytics.models import InteractionSnapshot, PostFeatures
+from analytics.models import InteractionSnapshot, PostFeatures, ScoreFormula
 from analytics.scoring import (
     FORMULA_HELD_SECONDS,
     RECOMPUTE_TASK,
@@ -68,6 +68,19 @@ def _snapshots(post: Post, readings: list[tuple[int, Counts, str]]) -> list[Inte
         )
         for hours, counts, slot in readings
     ]
+
+
+def _late_collector_records_24h(post: Post, held: ScoreFormula) -> None:
+    """A collector loop that read the formula (``held``) before the switch writes the 24 h snapshot
+    after it: 10 likes and 10 comments."""
+    snapshot_record(
+        post=post,
+        counts=Counts(likes=10, comments=10),
+        captured_at=_after(post, 24),
+        source=InteractionSnapshot.Source.MANUAL,
+        slot="24h",
+        formula=held,
+    )
 
 
 def _post_with_series() -> Post:
@@ -171,14 +184,7 @@ def test_a_snapshot_scored_with_the_old_version_after_the_switch_is_caught_by_th
     old = formula_active()
     new = score_formula_create(weights=COMMENTS_COUNT_MORE)
     # A collector that read the formula before the switch writes its snapshot after it.
-    snapshot_record(
-        post=post,
-        counts=Counts(likes=10, comments=10),
-        captured_at=_after(post, 24),
-        source=InteractionSnapshot.Source.MANUAL,
-        slot="24h",
-        formula=old,
-    )
+    _late_collector_records_24h(post, old)
 
     with _settled():
         outcome = analyses_refresh()
@@ -216,14 +222,7 @@ def test_a_collector_still_holding_the_old_version_after_the_first_run_is_caught
     new.refresh_from_db()
     assert new.rescored_at is None
     # Meanwhile a collector loop that read the formula before the switch records the 24 h snapshot.
-    snapshot_record(
-        post=post,
-        counts=Counts(likes=10, comments=10),
-        captured_at=_after(post, 24),
-        source=InteractionSnapshot.Source.MANUAL,
-        slot="24h",
-        formula=old,
-    )
+    _late_collector_records_24h(post, old)
 
     with _settled(), django_capture_on_commit_callbacks(execute=False) as queued_again:
         assert recompute_scores(new.pk) == {"rescored": 1}
