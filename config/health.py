@@ -1,4 +1,7 @@
-"""Liveness of what KOL Studio needs: the database, the broker and at least one Celery worker."""
+"""Liveness of what KOL Studio needs: the database, the broker and at least one Celery worker; and the
+operator alerts the apps above register (a platform halted by our configuration), which are reported
+beside the checks without failing them: a halted platform is a job for a person, not a reason for a
+load balancer to take the web server out."""
 
 from __future__ import annotations
 
@@ -57,6 +60,27 @@ CHECKS: dict[str, Callable[[], str | None]] = {
 }
 
 
+# name -> a function returning the alert's sentences (empty when all is well). Registered by the apps
+# in their AppConfig.ready(): config sits below them and never imports them.
+ALERTS: dict[str, Callable[[], list[str]]] = {}
+
+
+def register_alert(name: str, source: Callable[[], list[str]]) -> None:
+    ALERTS[name] = source
+
+
+def run_alerts() -> list[dict[str, str]]:
+    alerts: list[dict[str, str]] = []
+    for name, source in ALERTS.items():
+        try:
+            messages = source()
+        except Exception as exc:
+            logger.warning("Health alert %s could not be read: %s", name, exc)
+            messages = [f"could not be read: {type(exc).__name__}"]
+        alerts.extend({"source": name, "message": message} for message in messages)
+    return alerts
+
+
 def run_checks() -> dict[str, dict[str, str]]:
     results: dict[str, dict[str, str]] = {}
     for name, check in CHECKS.items():
@@ -80,6 +104,8 @@ def health(request: HttpRequest) -> JsonResponse:
         overall = "down"
     else:
         overall = "degraded"
+    alerts = run_alerts() if "database" not in failed else []
     return JsonResponse(
-        {"status": overall, "checks": checks, "failed": failed}, status=200 if not failed else 503
+        {"status": overall, "checks": checks, "failed": failed, "alerts": alerts},
+        status=200 if not failed else 503,
     )

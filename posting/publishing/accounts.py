@@ -108,6 +108,15 @@ def platform_halt(*, platform: str, reason: str) -> None:
         logger.error("Sending to %s halted: %s", platform, reason)
 
 
+def platform_halt_alerts() -> list[str]:
+    """One sentence per halted platform, for /health/'s alerts (config.health.register_alert)."""
+    return [
+        f"Sending to {halt.platform} is halted since {timezone.localtime(halt.halted_at).isoformat()}: "
+        f"{halt.reason}"
+        for halt in PlatformHalt.objects.order_by("platform")
+    ]
+
+
 def platform_halted(*, platform: str) -> PlatformHalt | None:
     return PlatformHalt.objects.filter(platform=platform).first()
 

@@ -49,6 +49,7 @@ def test_health_is_ok_with_a_live_worker_and_fails_after_it_dies(
         "status": "ok",
         "checks": {"database": {"status": "ok"}, "broker": {"status": "ok"}, "worker": {"status": "ok"}},
         "failed": [],
+        "alerts": [],
     }
 
     celery_worker.kill()

@@ -58,3 +58,48 @@ def test_health_is_served_without_login_and_never_cached() -> None:
     response = Client().get("/health/")
     assert "no-cache" in response["Cache-Control"]
     assert set(response.json()["checks"]) == {"database", "broker", "worker"}
+
+
+@pytest.mark.django_db
+def test_a_halted_platform_is_an_alert_beside_passing_checks_not_a_failure() -> None:
+    import datetime as dt
+
+    from config.health import record_worker_heartbeat
+    from posting.models import PlatformHalt
+
+    record_worker_heartbeat("test@host")
+    assert Client().get("/health/").json()["alerts"] == []
+    PlatformHalt.objects.create(
+        platform="cmoney",
+        reason="invalid_client: the client id was refused",
+        halted_at=dt.datetime(2026, 12, 5, 1, 30, tzinfo=dt.UTC),
+    )
+
+    response = Client().get("/health/")
+
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "ok" and body["failed"] == []
+    assert body["alerts"] == [
+        {
+            "source": "publishing",
+            # The time in the product's zone, Asia/Taipei.
+            "message": "Sending to cmoney is halted since 2026-12-05T09:30:00+08:00: "
+            "invalid_client: the client id was refused",
+        }
+    ]
+
+
+@pytest.mark.django_db
+def test_an_alert_that_cannot_be_read_says_so_and_health_still_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from config import health
+
+    def broken() -> list[str]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(health.ALERTS, "broken", broken)
+
+    alerts = Client().get("/health/").json()["alerts"]
+
+    assert {"source": "broken", "message": "could not be read: RuntimeError"} in alerts
